@@ -1,0 +1,153 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { HostConnection } from "../connection";
+import { ReverseTunnelArgs, resolveTunnelSettings } from "../tunnel";
+import { assertUnique, ConfigError, validatePrivateKey } from "../validation";
+import { LabHostInfo, labLookup, LabLookup } from "./lab";
+import { BackupConfig, HostConfig, MainConfig } from "./schema";
+
+export * from "./schema";
+export * from "./lab";
+
+/** Raw configuration values as read from the stack (plain JSON). */
+export interface RawStackConfig {
+    /** `main` object. */
+    readonly main: unknown;
+    /** `backups` array. */
+    readonly backups: unknown;
+    /** Path of a lab description; relative paths are taken from `baseDir`. Default none. */
+    readonly lab?: string;
+    /** Secret `mainPrivateKey`, used when main has no key file. */
+    readonly mainPrivateKey?: pulumi.Input<string>;
+    /** Secret `backupPrivateKey`, used for every backup without a key file. */
+    readonly backupPrivateKey?: pulumi.Input<string>;
+}
+
+/** What `index.ts` needs to build the stack: one ReverseTunnel per backup. */
+export interface StackPlan {
+    /** Main's connection. */
+    readonly main: HostConnection;
+    /** One entry per backup, validated. */
+    readonly tunnels: ReverseTunnelArgs[];
+}
+
+function parseWith<T>(key: string, schema: z.ZodType<T>, value: unknown): T {
+    const r = schema.safeParse(value);
+    if (!r.success) {
+        const first = r.error.issues[0];
+        const where = first && first.path.length > 0 ? `${key}.${first.path.join(".")}` : key;
+        throw new ConfigError(where, first ? first.message : "invalid value");
+    }
+    return r.data;
+}
+
+/** Adapts the lab's `lab.json` (see lab/types.ts) to {@link LabHostInfo}. */
+export function adaptLabJson(json: unknown, name: string): LabHostInfo | undefined {
+    const host = (json as { hosts?: Record<string, any> }).hosts?.[name];
+    if (host === undefined) return undefined;
+    return {
+        address: host.addresses.operator,
+        ...(host.addresses.public !== undefined ? { publicAddress: host.addresses.public } : {}),
+        adminUser: host.adminUser,
+        adminKeyPath: host.adminKeyPath,
+        hostKeys: [host.hostKeys.ed25519, host.hostKeys.rsa].filter((k: unknown) => typeof k === "string"),
+    };
+}
+
+function readKeyFile(key: string, file: string, baseDir: string): string {
+    const p = path.resolve(baseDir, file);
+    let text: string;
+    try {
+        text = fs.readFileSync(p, "utf8");
+    } catch (e) {
+        throw new ConfigError(key, `cannot read private key file ${p}: ${(e as NodeJS.ErrnoException).code ?? "error"}`);
+    }
+    return validatePrivateKey(key, text);
+}
+
+function connectionOf(
+    key: string,
+    c: HostConfig,
+    lookup: LabLookup | undefined,
+    baseDir: string,
+    secretKey: pulumi.Input<string> | undefined,
+): { conn: HostConnection; lab?: LabHostInfo } {
+    let lab: LabHostInfo | undefined;
+    if (c.lab !== undefined) {
+        if (lookup === undefined) throw new ConfigError(`${key}.lab`, "set the 'lab' config key (path of lab.json) to use lab hosts");
+        lab = lookup(`${key}.lab`, c.lab);
+    }
+    const host = c.host ?? lab?.address;
+    if (host === undefined) throw new ConfigError(`${key}.host`, "required (or 'lab')");
+    const keyFile = c.privateKeyFile ?? lab?.adminKeyPath;
+    const privateKey =
+        keyFile !== undefined
+            ? readKeyFile(`${key}.privateKeyFile`, keyFile, baseDir)
+            : typeof secretKey === "string"
+              ? validatePrivateKey(`${key}PrivateKey`, secretKey)
+              : secretKey;
+    const hostKey = c.hostKey ?? lab?.hostKeys.find((k) => k.startsWith("ssh-ed25519"));
+    const conn: HostConnection = {
+        host,
+        ...(c.port !== undefined ? { port: c.port } : {}),
+        ...(c.user !== undefined || lab !== undefined ? { user: c.user ?? lab?.adminUser } : {}),
+        ...(privateKey !== undefined ? { privateKey } : {}),
+        ...(hostKey !== undefined ? { hostKey } : {}),
+        ...(c.insecureSkipHostKeyCheck !== undefined ? { insecureSkipHostKeyCheck: c.insecureSkipHostKeyCheck } : {}),
+    };
+    return { conn, ...(lab !== undefined ? { lab } : {}) };
+}
+
+/**
+ * Turns raw stack configuration into validated tunnel arguments. Every error is a
+ * {@link ConfigError} naming the key, thrown before any resource is registered.
+ *
+ * @param baseDir - directory relative paths are resolved against (the project dir).
+ */
+export function planStack(raw: RawStackConfig, baseDir: string): StackPlan {
+    const lookup = raw.lab !== undefined ? labLookup(path.resolve(baseDir, raw.lab), adaptLabJson) : undefined;
+    const mainCfg = parseWith("main", MainConfig, raw.main);
+    const backupsCfg = parseWith("backups", z.array(BackupConfig).min(1, "at least one backup is required"), raw.backups);
+    const { conn: main, lab: mainLab } = connectionOf("main", mainCfg, lookup, baseDir, raw.mainPrivateKey);
+
+    const tunnels = backupsCfg.map((b, i): ReverseTunnelArgs => {
+        const key = `backups[${i}]`;
+        const { conn } = connectionOf(key, b, lookup, baseDir, raw.backupPrivateKey);
+        const backup: HostConnection =
+            b.via === "main"
+                ? { ...conn, host: "localhost", port: b.tunnelPort, proxy: main }
+                : conn;
+        const args: ReverseTunnelArgs = {
+            name: b.name,
+            main,
+            mainPublicHost: mainCfg.publicHost ?? mainLab?.publicAddress ?? main.host,
+            ...(mainCfg.publicPort !== undefined ? { mainPublicPort: mainCfg.publicPort } : {}),
+            backup,
+            port: b.tunnelPort,
+            ...(b.extraForwards !== undefined ? { extraForwards: b.extraForwards } : {}),
+            ...(b.tunnelUser !== undefined ? { tunnelUser: b.tunnelUser } : {}),
+            ...(b.loginUser !== undefined ? { loginUser: b.loginUser } : {}),
+            ...(b.serviceUser !== undefined ? { serviceUser: b.serviceUser } : {}),
+            ...(b.keyAlgorithm !== undefined ? { keyAlgorithm: b.keyAlgorithm } : {}),
+            ...(b.keyRotation !== undefined ? { keyRotation: b.keyRotation } : {}),
+            ...(b.keyExpiry !== undefined ? { keyExpiry: b.keyExpiry } : {}),
+            ...(b.allowedSources !== undefined ? { allowedSources: b.allowedSources } : {}),
+            ...(mainCfg.sshdPlacement !== undefined ? { sshdPlacement: mainCfg.sshdPlacement } : {}),
+            ...(b.compromised !== undefined ? { compromised: b.compromised } : {}),
+        };
+        try {
+            resolveTunnelSettings(args);
+        } catch (e) {
+            if (e instanceof ConfigError) throw new ConfigError(`${key}.${e.key}`, e.message.slice(e.key.length + 2));
+            throw e;
+        }
+        return args;
+    });
+    const settings = tunnels.map(resolveTunnelSettings);
+    assertUnique("backups", "name", settings.map((s) => s.name));
+    assertUnique("backups", "tunnel user", settings.map((s) => s.tunnelUser));
+    assertUnique("backups", "forwarded port", settings.flatMap((s) => s.forwards.map((f) => f.remotePort)));
+    return { main, tunnels };
+}

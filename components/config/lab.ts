@@ -1,0 +1,40 @@
+import * as fs from "node:fs";
+import { ConfigError } from "../validation";
+
+/** The part of the lab description (`npm run lab -- up` writes it) the stack reads. */
+export interface LabHostInfo {
+    /** Address the operator dials. */
+    readonly address: string;
+    /** Address other lab hosts dial (main's "public" address). */
+    readonly publicAddress?: string;
+    /** Admin login. */
+    readonly adminUser: string;
+    /** Admin private key path. */
+    readonly adminKeyPath: string;
+    /** Host public keys (OpenSSH lines). */
+    readonly hostKeys: readonly string[];
+}
+
+/** Reads host `name` from a lab description file; throws a ConfigError naming `key`. */
+export type LabLookup = (key: string, name: string) => LabHostInfo;
+
+/**
+ * Builds a lookup over the lab description at `path`. The adapter keeps the stack
+ * independent of the lab's full JSON shape.
+ */
+export function labLookup(path: string, adapt: (json: unknown, name: string) => LabHostInfo | undefined): LabLookup {
+    let json: unknown;
+    return (key, name) => {
+        if (json === undefined) {
+            if (!fs.existsSync(path)) {
+                throw new ConfigError(key, `refers to lab host ${JSON.stringify(name)} but ${path} does not exist: run 'npm run lab -- up' first`);
+            }
+            json = JSON.parse(fs.readFileSync(path, "utf8"));
+        }
+        const info = adapt(json, name);
+        if (info === undefined) {
+            throw new ConfigError(key, `lab host ${JSON.stringify(name)} is not in ${path}`);
+        }
+        return info;
+    };
+}

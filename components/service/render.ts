@@ -1,0 +1,333 @@
+import { heredoc, renderScript, shQuote } from "../shell";
+import { ConfigError, isIpLiteral, parsePublicKey, validateHost, validatePort, validateTunnelName, validateUserName } from "../validation";
+
+/** One reverse forward: main's `localhost:remotePort` reaches the backup's `localHost:localPort`. */
+export interface ForwardSpec {
+    /** Port on main's loopback (1024-65535). */
+    readonly remotePort: number;
+    /** Target port on the backup side. Default 22. */
+    readonly localPort?: number;
+    /** Target host as seen from the backup. Default `localhost`. */
+    readonly localHost?: string;
+}
+
+/**
+ * Client-side timing. Dead-link detection is ServerAliveInterval x CountMax, a hung
+ * connect or key exchange is cut by ConnectTimeout, and systemd restarts after
+ * RestartSec; the server side frees a dead session's port after
+ * ClientAliveInterval x (CountMax + 1). Together they bound recovery after a fault ends
+ * to about ConnectTimeout + RestartSec.
+ */
+export const CLIENT_TIMING = {
+    serverAliveInterval: 5,
+    serverAliveCountMax: 3,
+    connectTimeout: 10,
+    restartSec: 3,
+} as const;
+
+/** Inputs of the backup-side renderers. */
+export interface TunnelServiceRenderArgs {
+    /** Tunnel name: unit `reverse-ssh-tunnel-<name>.service`, files under `/etc/reverse-ssh-tunnel/<name>/`. */
+    readonly name: string;
+    /** Main's address as the backup dials it (public name or IP). */
+    readonly mainHost: string;
+    /** Main's SSH port as the backup dials it. Default 22. */
+    readonly mainPort?: number;
+    /** Tunnel account on main. */
+    readonly tunnelUser: string;
+    /** Main's host keys (OpenSSH lines), pinned in the tunnel's own known_hosts. */
+    readonly mainHostKeys: readonly string[];
+    /** Reverse forwards; the first is the SSH port main uses to reach the backup. */
+    readonly forwards: readonly ForwardSpec[];
+    /** Local account the service runs as. Default `rst-<name>`. */
+    readonly serviceUser?: string;
+}
+
+/** Paths and names the backup side uses for tunnel `name`. */
+export function servicePaths(name: string) {
+    const dir = `/etc/reverse-ssh-tunnel/${name}`;
+    return {
+        dir,
+        sshConfig: `${dir}/ssh_config`,
+        knownHosts: `${dir}/known_hosts`,
+        privateKey: `${dir}/id_tunnel`,
+        unitName: `reverse-ssh-tunnel-${name}.service`,
+        unitPath: `/etc/systemd/system/reverse-ssh-tunnel-${name}.service`,
+        hostAlias: `reverse-ssh-tunnel-${name}-main`,
+    };
+}
+
+/** Default local account for the service. */
+export function defaultServiceUser(name: string): string {
+    return `rst-${name}`;
+}
+
+interface Checked extends Required<Omit<TunnelServiceRenderArgs, "forwards">> {
+    forwards: Required<ForwardSpec>[];
+    hostKeyLines: string[];
+}
+
+function check(args: TunnelServiceRenderArgs): Checked {
+    validateTunnelName("name", args.name);
+    validateHost("mainHost", args.mainHost);
+    const mainPort = validatePort("mainPort", args.mainPort ?? 22);
+    validateUserName("tunnelUser", args.tunnelUser);
+    const serviceUser = validateUserName("serviceUser", args.serviceUser ?? defaultServiceUser(args.name));
+    if (args.forwards.length === 0) {
+        throw new ConfigError("forwards", "at least one forward is required");
+    }
+    const forwards = args.forwards.map((f, i) => ({
+        remotePort: validatePort(`forwards[${i}].remotePort`, f.remotePort, 1024),
+        localPort: validatePort(`forwards[${i}].localPort`, f.localPort ?? 22),
+        localHost: validateHost(`forwards[${i}].localHost`, f.localHost ?? "localhost"),
+    }));
+    if (args.mainHostKeys.length === 0) {
+        throw new ConfigError("mainHostKeys", "at least one host key of main is required (never trust on first use)");
+    }
+    const hostKeyLines = args.mainHostKeys.map((k, i) => parsePublicKey(`mainHostKeys[${i}]`, k).line);
+    return { ...args, mainPort, serviceUser, forwards, hostKeyLines };
+}
+
+function bracketIfV6(host: string): string {
+    return host.includes(":") ? `[${host}]` : host;
+}
+
+/**
+ * The ssh client configuration used with `ssh -F` (so no system or user config can
+ * change it): pinned host key under an alias, no agent, no password, no other
+ * forwarding, fail fast when the forward cannot be set up.
+ */
+export function renderSshClientConfig(args: TunnelServiceRenderArgs): string {
+    const a = check(args);
+    const p = servicePaths(a.name);
+    const t = CLIENT_TIMING;
+    const lines = [
+        `# reverse-ssh-tunnel: client settings of tunnel ${a.name}. Managed by Pulumi.`,
+        `Host reverse-ssh-tunnel-main`,
+        `    HostName ${a.mainHost}`,
+        `    Port ${a.mainPort}`,
+        `    User ${a.tunnelUser}`,
+        `    HostKeyAlias ${p.hostAlias}`,
+        `    UserKnownHostsFile ${p.knownHosts}`,
+        `    GlobalKnownHostsFile /dev/null`,
+        `    StrictHostKeyChecking yes`,
+        `    CheckHostIP no`,
+        `    UpdateHostKeys no`,
+        `    VerifyHostKeyDNS no`,
+        `    BatchMode yes`,
+        `    IdentitiesOnly yes`,
+        `    IdentityAgent none`,
+        `    PreferredAuthentications publickey`,
+        `    PasswordAuthentication no`,
+        `    KbdInteractiveAuthentication no`,
+        `    ForwardAgent no`,
+        `    ForwardX11 no`,
+        `    ClearAllForwardings no`,
+        ...a.forwards.map((f) => `    RemoteForward localhost:${f.remotePort} ${bracketIfV6(f.localHost)}:${f.localPort}`),
+        `    ExitOnForwardFailure yes`,
+        `    RequestTTY no`,
+        `    ServerAliveInterval ${t.serverAliveInterval}`,
+        `    ServerAliveCountMax ${t.serverAliveCountMax}`,
+        `    ConnectTimeout ${t.connectTimeout}`,
+        `    ConnectionAttempts 1`,
+        `    TCPKeepAlive yes`,
+        `    ControlMaster no`,
+        `    ControlPath none`,
+        `    PermitLocalCommand no`,
+        `    EscapeChar none`,
+        `    LogLevel INFO`,
+    ];
+    return `${lines.join("\n")}\n`;
+}
+
+/** known_hosts content: main's keys under the tunnel's host alias only. */
+export function renderKnownHosts(args: TunnelServiceRenderArgs): string {
+    const a = check(args);
+    const alias = servicePaths(a.name).hostAlias;
+    return `${a.hostKeyLines.map((k) => `${alias} ${k}`).join("\n")}\n`;
+}
+
+/**
+ * The systemd unit. ssh runs as an unprivileged account in a tight sandbox; the key
+ * reaches it through `LoadCredential=` (the file on disk stays root-only 0600). It
+ * waits for the network, restarts forever, and never hits the start rate limit.
+ */
+export function renderUnit(args: TunnelServiceRenderArgs): string {
+    const a = check(args);
+    const p = servicePaths(a.name);
+    const ip = isIpLiteral(a.mainHost);
+    const families = ip ? "AF_INET AF_INET6" : "AF_INET AF_INET6 AF_UNIX";
+    const ports = a.forwards.map((f) => f.remotePort).join(",");
+    const lines = [
+        `# reverse-ssh-tunnel: tunnel ${a.name}. Managed by Pulumi.`,
+        `[Unit]`,
+        `Description=Reverse SSH tunnel ${a.name} to ${a.mainHost} (main's loopback port ${ports})`,
+        `Wants=network-online.target`,
+        `After=network-online.target`,
+        `StartLimitIntervalSec=0`,
+        ``,
+        `[Service]`,
+        `Type=exec`,
+        `User=${a.serviceUser}`,
+        `Group=${a.serviceUser}`,
+        `LoadCredential=tunnel-key:${p.privateKey}`,
+        `ExecStart=/usr/bin/ssh -N -F ${p.sshConfig} -i %d/tunnel-key reverse-ssh-tunnel-main`,
+        `Restart=always`,
+        `RestartSec=${CLIENT_TIMING.restartSec}`,
+        `TimeoutStopSec=5`,
+        `UMask=0077`,
+        `NoNewPrivileges=yes`,
+        `CapabilityBoundingSet=`,
+        `AmbientCapabilities=`,
+        `ProtectSystem=strict`,
+        `ProtectHome=yes`,
+        `PrivateTmp=yes`,
+        `PrivateDevices=yes`,
+        `PrivateUsers=yes`,
+        `PrivateIPC=yes`,
+        `DevicePolicy=closed`,
+        `ProtectClock=yes`,
+        `ProtectHostname=yes`,
+        `ProtectKernelTunables=yes`,
+        `ProtectKernelModules=yes`,
+        `ProtectKernelLogs=yes`,
+        `ProtectControlGroups=yes`,
+        `ProtectProc=invisible`,
+        `ProcSubset=pid`,
+        `RestrictAddressFamilies=${families}`,
+        `RestrictNamespaces=yes`,
+        `RestrictRealtime=yes`,
+        `RestrictSUIDSGID=yes`,
+        `LockPersonality=yes`,
+        `MemoryDenyWriteExecute=yes`,
+        `RemoveIPC=yes`,
+        `KeyringMode=private`,
+        `SystemCallArchitectures=native`,
+        `SystemCallFilter=@system-service`,
+        `SystemCallFilter=~@privileged @resources`,
+        `SystemCallErrorNumber=EPERM`,
+        ...(ip ? [`IPAddressDeny=any`, `IPAddressAllow=localhost ${a.mainHost}`] : []),
+        ``,
+        `[Install]`,
+        `WantedBy=multi-user.target`,
+    ];
+    return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Script that stores the private key read from stdin (root-only 0600) and restarts a
+ * running tunnel so it uses the new key. The key never appears in the script.
+ */
+export function renderKeyInstallScript(args: Pick<TunnelServiceRenderArgs, "name">): string {
+    validateTunnelName("name", args.name);
+    const p = servicePaths(args.name);
+    return renderScript(
+        `rst_dir=${shQuote(p.dir)}
+rst_key=${shQuote(p.privateKey)}
+rst_unit=${shQuote(p.unitName)}`,
+        String.raw`rst_lock
+rst_install_dir /etc/reverse-ssh-tunnel 755 root root
+rst_install_dir "$rst_dir" 755 root root
+umask 077
+rst_install_file "$rst_key" 600 root root
+ssh-keygen -y -f "$rst_key" >/dev/null 2>&1 || rst_fail "the tunnel private key delivered on stdin is not a valid unencrypted OpenSSH key"
+if [ "$rst_changed" = 1 ] && systemctl is-active --quiet "$rst_unit"; then
+    systemctl restart "$rst_unit"
+    rst_note "tunnel key replaced; $rst_unit restarted"
+fi`,
+    );
+}
+
+/**
+ * Script that installs the service account, client config, pinned known_hosts and
+ * unit, enables the unit, (re)starts it when something changed, and then waits until
+ * the tunnel has stayed up for a few seconds (ssh exits at once on an authentication,
+ * host-key or forwarding failure, so a healthy process means a working tunnel).
+ */
+export function renderServiceInstallScript(args: TunnelServiceRenderArgs): string {
+    const a = check(args);
+    const p = servicePaths(a.name);
+    return renderScript(
+        `rst_user=${shQuote(a.serviceUser)}
+rst_dir=${shQuote(p.dir)}
+rst_unit=${shQuote(p.unitName)}
+rst_unit_path=${shQuote(p.unitPath)}
+rst_key=${shQuote(p.privateKey)}`,
+        String.raw`rst_lock
+command -v ssh >/dev/null 2>&1 || rst_fail "the OpenSSH client (ssh) is not installed on this host"
+[ -f "$rst_key" ] || rst_fail "the tunnel key $rst_key is missing"
+if rst_entry=$(getent passwd "$rst_user"); then
+    case "$(printf '%s' "$rst_entry" | cut -d: -f5)" in
+    reverse-ssh-tunnel*) ;;
+    *) rst_fail "account $rst_user already exists and was not created by reverse-ssh-tunnel; set another serviceUser" ;;
+    esac
+else
+    useradd --system --user-group --no-create-home --home-dir /nonexistent \
+        --shell "$(command -v nologin || echo /usr/sbin/nologin)" --comment "reverse-ssh-tunnel service" "$rst_user"
+    rst_changed=1
+fi
+rst_install_dir "$rst_dir" 755 root root`,
+        heredoc(`rst_install_file "$rst_dir/ssh_config" 644 root root`, renderSshClientConfig(args)),
+        heredoc(`rst_install_file "$rst_dir/known_hosts" 644 root root`, renderKnownHosts(args)),
+        heredoc(`rst_install_file "$rst_unit_path" 644 root root`, renderUnit(args)),
+        String.raw`ssh -G -F "$rst_dir/ssh_config" reverse-ssh-tunnel-main >/dev/null || rst_fail "ssh rejected the generated client configuration"
+if [ "$rst_changed" = 1 ]; then
+    systemctl daemon-reload
+fi
+systemctl is-enabled --quiet "$rst_unit" 2>/dev/null || { systemctl enable --quiet "$rst_unit"; rst_changed=1; }
+if [ "$rst_changed" = 1 ] || ! systemctl is-active --quiet "$rst_unit"; then
+    systemctl restart "$rst_unit"
+fi
+# A tunnel counts as up once ssh has run 5 s without a restart.
+rst_up=0
+for _ in $(seq 1 60); do
+    rst_state=$(systemctl show -P ActiveState "$rst_unit")
+    rst_since=$(systemctl show -P ActiveEnterTimestampMonotonic "$rst_unit")
+    rst_now=$(awk '{ printf "%d", $1 * 1000000 }' /proc/uptime)
+    if [ "$rst_state" = active ] && [ $((rst_now - rst_since)) -ge 5000000 ]; then
+        rst_up=1
+        break
+    fi
+    sleep 0.5
+done
+if [ "$rst_up" != 1 ]; then
+    rst_fail "$rst_unit did not stay up; last log lines:
+$(journalctl -u "$rst_unit" -n 15 --no-pager 2>/dev/null || true)"
+fi
+rst_note "$rst_unit is up"`,
+    );
+}
+
+/**
+ * Script that stops and disables the unit and removes everything the service and
+ * key scripts created (files, directory, account).
+ */
+export function renderServiceRemoveScript(args: Pick<TunnelServiceRenderArgs, "name" | "serviceUser">): string {
+    validateTunnelName("name", args.name);
+    const user = validateUserName("serviceUser", args.serviceUser ?? defaultServiceUser(args.name));
+    const p = servicePaths(args.name);
+    return renderScript(
+        `rst_user=${shQuote(user)}
+rst_dir=${shQuote(p.dir)}
+rst_unit=${shQuote(p.unitName)}
+rst_unit_path=${shQuote(p.unitPath)}`,
+        String.raw`rst_lock
+if [ -f "$rst_unit_path" ]; then
+    systemctl disable --now --quiet "$rst_unit" 2>/dev/null || systemctl stop "$rst_unit" 2>/dev/null || true
+fi
+rst_remove "$rst_unit_path" "$rst_dir/ssh_config" "$rst_dir/known_hosts" "$rst_dir/id_tunnel" "$rst_dir"
+rst_remove /etc/reverse-ssh-tunnel
+systemctl daemon-reload
+systemctl reset-failed "$rst_unit" 2>/dev/null || true
+if rst_entry=$(getent passwd "$rst_user"); then
+    case "$(printf '%s' "$rst_entry" | cut -d: -f5)" in
+    reverse-ssh-tunnel*)
+        pkill -KILL -u "$rst_user" 2>/dev/null || true
+        userdel "$rst_user" 2>/dev/null || userdel --force "$rst_user"
+        rst_changed=1
+        ;;
+    esac
+fi
+if [ "$rst_changed" = 1 ]; then rst_note "tunnel service removed"; fi`,
+    );
+}

@@ -1,0 +1,27 @@
+import { createHash } from "node:crypto";
+
+/**
+ * Renders `content` as a quoted here-document body for `command`.
+ *
+ * The delimiter is quoted, so the body is never expanded by the shell, and it is
+ * derived from the content's hash and checked against every line, so no content can
+ * end the document early.
+ *
+ * @param command - the command that reads the document on stdin (already quoted).
+ * @param content - file content; a trailing newline is added when missing.
+ */
+export function heredoc(command: string, content: string): string {
+    if (content.includes("\0")) {
+        throw new Error("file content cannot contain a NUL byte");
+    }
+    const body = content.endsWith("\n") ? content : `${content}\n`;
+    const lines = new Set(body.split("\n"));
+    let salt = 0;
+    let delimiter: string;
+    do {
+        const digest = createHash("sha256").update(`${salt}:${body}`).digest("hex").slice(0, 12);
+        delimiter = `RST_EOF_${digest}`;
+        salt++;
+    } while (lines.has(delimiter));
+    return `${command} <<'${delimiter}'\n${body}${delimiter}`;
+}

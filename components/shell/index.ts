@@ -1,0 +1,3 @@
+export * from "./quote";
+export * from "./heredoc";
+export * from "./prelude";

@@ -1,0 +1,30 @@
+/**
+ * The stack program: one ReverseTunnel per configured backup. All configuration is
+ * validated (planStack) before any resource is registered, so bad input fails at
+ * preview time without touching a host.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { planStack } from "./components/config";
+import { ReverseTunnel } from "./components/tunnel";
+
+const config = new pulumi.Config("reverse-ssh-tunnel");
+const plan = planStack(
+    {
+        main: config.requireObject("main"),
+        backups: config.requireObject("backups"),
+        ...(config.get("lab") !== undefined ? { lab: config.require("lab") } : {}),
+        ...(config.getSecret("mainPrivateKey") !== undefined ? { mainPrivateKey: config.requireSecret("mainPrivateKey") } : {}),
+        ...(config.getSecret("backupPrivateKey") !== undefined ? { backupPrivateKey: config.requireSecret("backupPrivateKey") } : {}),
+    },
+    __dirname,
+);
+
+const tunnels = plan.tunnels.map((args) => new ReverseTunnel(args.name, args));
+
+/** Per backup: its port on main, key fingerprint and main's ssh config block. */
+export const backups = Object.fromEntries(
+    tunnels.map((t) => [
+        t.backupName,
+        { port: t.port, ports: t.ports, keyFingerprint: t.keyFingerprint, sshConfig: t.sshConfig, unit: t.unitName },
+    ]),
+);
