@@ -42,6 +42,7 @@ const SOURCE_PATTERN = /^!?[0-9A-Za-z.:*?/-]+$/;
  * runs a forced command that does nothing.
  */
 export function renderKeyOptions(args: TunnelAccountRenderArgs): string {
+    checkArgs(args);
     const opts = ["restrict", "port-forwarding"];
     for (const spec of permitListenValue(args.listenPorts).split(" ")) {
         opts.push(`permitlisten="${spec}"`);
@@ -77,7 +78,6 @@ function checkArgs(args: TunnelAccountRenderArgs): void {
 
 /** The authorized-keys file content: one restricted line per key. */
 export function renderAuthorizedKeys(args: TunnelAccountRenderArgs): string {
-    checkArgs(args);
     const options = renderKeyOptions(args);
     const keys = [args.publicKey, ...(args.additionalPublicKeys ?? [])].map((k, i) => parsePublicKey(`publicKey[${i}]`, k));
     return [

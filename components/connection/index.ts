@@ -75,6 +75,12 @@ function checkedFields(key: string, c: Omit<HostConnection, "proxy">): Connectio
     };
 }
 
+/** Validates a connection's plain fields (and its proxy's) without creating anything. */
+export function validateConnection(key: string, c: HostConnection): void {
+    checkedFields(key, c);
+    if (c.proxy !== undefined) checkedFields(`${key}.proxy`, c.proxy);
+}
+
 /**
  * Validates `c` and turns it into a `@pulumi/command` connection (the whole object is
  * a secret, because it may carry a private key).

@@ -34,7 +34,7 @@ export class TunnelKeyPair extends pulumi.ComponentResource {
             throw new Error(`algorithm: ${JSON.stringify(algorithm)} is not supported; use "ED25519" or "RSA"`);
         }
         const key = new tls.PrivateKey(
-            `${name}-key`,
+            `${name}-keypair`,
             { algorithm, ...(algorithm === "RSA" ? { rsaBits: 4096 } : {}) },
             {
                 parent: this,

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { HostConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
 import {
+    PLACEHOLDER_KEY,
     renderKeyInstallScript,
     renderServiceInstallScript,
     renderServiceRemoveScript,
@@ -43,10 +44,10 @@ export class TunnelService extends pulumi.ComponentResource {
         const { connection, privateKey, mainHostKeys, compromised, ...plain } = args;
         const retain = compromised === true ? { retainOnDelete: true } : {};
         // Validate plain settings now (preview), with a syntactically valid placeholder key.
-        renderSshClientConfig({ ...plain, mainHostKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"] });
+        renderSshClientConfig({ ...plain, mainHostKeys: [PLACEHOLDER_KEY] });
         const remove = renderServiceRemoveScript(plain);
         const key = remoteScript(
-            `${name}-key`,
+            `${name}-tunnel-key`,
             {
                 connection,
                 connectionKey: "backup.connection",

@@ -43,6 +43,9 @@ export interface TunnelServiceRenderArgs {
     readonly serviceUser?: string;
 }
 
+/** A syntactically valid key used to validate settings before the real keys are known. */
+export const PLACEHOLDER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+
 /** Paths and names the backup side uses for tunnel `name`. */
 export function servicePaths(name: string) {
     const dir = `/etc/reverse-ssh-tunnel/${name}`;

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import { TunnelAccount } from "../account";
-import { HostConnection } from "../connection";
+import { renderKeyOptions, TunnelAccount } from "../account";
+import { HostConnection, validateConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
 import { TunnelKeyPair, TunnelKeyAlgorithm } from "../keypair";
-import { defaultServiceUser, ForwardSpec, TunnelService } from "../service";
+import { defaultServiceUser, ForwardSpec, PLACEHOLDER_KEY, renderSshClientConfig, TunnelService } from "../service";
 import { SshdMatchBlock, SshdPlacement } from "../sshd";
 import { ConfigError, assertUnique, parseHostKeyList, validateHost, validatePort, validateTunnelName, validateUserName } from "../validation";
 import {
@@ -58,6 +58,8 @@ export interface ReverseTunnelArgs {
 
 /** Checks plain settings and returns the defaults filled in (throws {@link ConfigError}). */
 export function resolveTunnelSettings(args: ReverseTunnelArgs) {
+    validateConnection("main.connection", args.main);
+    validateConnection("backup.connection", args.backup);
     const name = validateTunnelName("name", args.name);
     const port = validatePort("port", args.port, 1024);
     const forwards: ForwardSpec[] = [{ remotePort: port, localPort: 22, localHost: "localhost" }, ...(args.extraForwards ?? [])];
@@ -71,7 +73,20 @@ export function resolveTunnelSettings(args: ReverseTunnelArgs) {
     if (args.keyRotation !== undefined && typeof args.keyRotation !== "string") {
         throw new ConfigError("keyRotation", "must be a string");
     }
-    return { name, port, forwards, mainPublicHost, mainPublicPort, tunnelUser, serviceUser, loginUser };
+    if (args.keyAlgorithm !== undefined && args.keyAlgorithm !== "ED25519" && args.keyAlgorithm !== "RSA") {
+        throw new ConfigError("keyAlgorithm", `${JSON.stringify(args.keyAlgorithm)} is not supported; use "ED25519" or "RSA"`);
+    }
+    const listenPorts = forwards.map((f) => f.remotePort);
+    // Render once with a placeholder key: every remaining check runs now, not mid-apply.
+    renderKeyOptions({
+        user: tunnelUser,
+        listenPorts,
+        publicKey: "",
+        ...(args.keyExpiry !== undefined ? { expiry: args.keyExpiry } : {}),
+        ...(args.allowedSources !== undefined ? { allowedSources: args.allowedSources } : {}),
+    });
+    renderSshClientConfig({ name, mainHost: mainPublicHost, mainPort: mainPublicPort, tunnelUser, serviceUser, forwards, mainHostKeys: [PLACEHOLDER_KEY] });
+    return { name, port, forwards, listenPorts, mainPublicHost, mainPublicPort, tunnelUser, serviceUser, loginUser };
 }
 
 /**
@@ -104,7 +119,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
     constructor(name: string, args: ReverseTunnelArgs, opts?: pulumi.ComponentResourceOptions) {
         super("reverse-ssh-tunnel:index:ReverseTunnel", name, {}, opts);
         const s = resolveTunnelSettings(args);
-        const listenPorts = s.forwards.map((f) => f.remotePort);
+        const listenPorts = s.listenPorts;
         const retain = args.compromised === true ? { retainOnDelete: true } : {};
 
         const keys = new TunnelKeyPair(

@@ -1,0 +1,56 @@
+import * as pulumi from "@pulumi/pulumi";
+import { SAMPLE_KEY } from "./fixtures";
+
+/** A resource registration seen by the mock engine. */
+export interface Registered {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+}
+
+/** A fake private key that must never show up anywhere but stdin. */
+export const FAKE_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZS1rZXktbWF0ZXJpYWwtZm9yLXRlc3Rz\n-----END OPENSSH PRIVATE KEY-----\n";
+
+/** Unwraps Pulumi's secret envelope as mocks receive it. */
+export function unwrap(v: any): any {
+    if (v && typeof v === "object" && "4dabf18193072939515e22adb298388d" in v) return unwrap(v.value);
+    return v;
+}
+
+/** Installs Pulumi mocks that record registrations; returns the record. */
+export function installMocks(preview = false): Registered[] {
+    const seen: Registered[] = [];
+    pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                seen.push({ type: args.type, name: args.name, inputs: args.inputs });
+                const state: Record<string, any> = { ...args.inputs };
+                if (args.type === "tls:index/privateKey:PrivateKey") {
+                    state.publicKeyOpenssh = `${SAMPLE_KEY}\n`;
+                    state.publicKeyFingerprintSha256 = "SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU";
+                    state.privateKeyOpenssh = FAKE_PRIVATE_KEY;
+                }
+                if (args.type === "command:remote:Command") {
+                    state.stdout = args.name.endsWith("hostkeys") ? `${SAMPLE_KEY}\n` : "";
+                    state.stderr = "";
+                }
+                return { id: `${args.name}-id`, state };
+            },
+            call: () => ({}),
+        },
+        "reverse-ssh-tunnel",
+        "test",
+        preview,
+    );
+    return seen;
+}
+
+/** Resolves an Output (or plain value) in a mock run. */
+export function resolve<T>(o: pulumi.Input<T>): Promise<T> {
+    return new Promise((r) => pulumi.output(o).apply((v) => r(v as T)));
+}
+
+/** Lets pending registrations finish. */
+export async function settle(): Promise<void> {
+    for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 20));
+}

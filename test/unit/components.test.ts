@@ -1,0 +1,174 @@
+import * as pulumi from "@pulumi/pulumi";
+import { beforeEach, describe, expect, it } from "vitest";
+import { ReverseTunnel, ReverseTunnelArgs } from "../../components/tunnel";
+import { SAMPLE_KEY } from "../support/fixtures";
+import { FAKE_PRIVATE_KEY, installMocks, Registered, resolve, settle, unwrap } from "../support/mocks";
+
+const ARGS: ReverseTunnelArgs = {
+    name: "pi",
+    main: { host: "203.0.113.10", user: "admin", hostKey: SAMPLE_KEY },
+    backup: { host: "192.168.1.20", user: "pi", hostKey: SAMPLE_KEY },
+    port: 2222,
+};
+
+interface ChildOpts {
+    type: string;
+    name: string;
+    opts: pulumi.ResourceOptions & Record<string, any>;
+    parent?: string;
+}
+
+async function build(args: ReverseTunnelArgs = ARGS) {
+    const seen = installMocks();
+    const children: ChildOpts[] = [];
+    const t = new ReverseTunnel(args.name, args, {
+        transformations: [
+            (a) => {
+                children.push({ type: a.type, name: a.name, opts: a.opts as any, parent: (a.opts.parent as any)?.__name });
+                return undefined;
+            },
+        ],
+    });
+    const sshConfig = await resolve(t.sshConfig);
+    await resolve(t.keyFingerprint);
+    await settle();
+    return { t, seen, children, sshConfig };
+}
+
+const commands = (seen: Registered[]) => seen.filter((r) => r.type === "command:remote:Command");
+
+describe("ReverseTunnel resource graph", () => {
+    let r: Awaited<ReturnType<typeof build>>;
+    beforeEach(async () => {
+        r = await build();
+    });
+
+    it("registers one component per concept under reverse-ssh-tunnel:index", () => {
+        const types = r.seen.map((s) => s.type);
+        for (const t of ["ReverseTunnel", "TunnelKeyPair", "TunnelAccount", "SshdMatchBlock", "TunnelService"]) {
+            expect(types).toContain(`reverse-ssh-tunnel:index:${t}`);
+        }
+        expect(types.filter((t) => t === "tls:index/privateKey:PrivateKey")).toHaveLength(1);
+    });
+
+    it("generates an ED25519 key by default", () => {
+        const key = r.seen.find((s) => s.type === "tls:index/privateKey:PrivateKey");
+        expect(key?.inputs.algorithm).toBe("ED25519");
+    });
+
+    it("parents every child under the tunnel", () => {
+        for (const c of r.children.filter((c) => c.type !== "reverse-ssh-tunnel:index:ReverseTunnel")) {
+            expect(c.opts.parent, c.name).toBeDefined();
+        }
+    });
+
+    it("puts the private key on stdin only, never in a command string", () => {
+        for (const c of commands(r.seen)) {
+            for (const field of ["create", "update", "delete"]) {
+                expect(String(unwrap(c.inputs[field]) ?? ""), `${c.name}.${field}`).not.toContain("PRIVATE KEY");
+            }
+        }
+        const keyCmd = commands(r.seen).find((c) => c.name === "pi-tunnel-key");
+        expect(unwrap(keyCmd?.inputs.stdin)).toBe(FAKE_PRIVATE_KEY);
+        expect(keyCmd?.inputs.logging).toBe("none");
+        const withStdin = commands(r.seen).filter((c) => c.inputs.stdin !== undefined);
+        expect(withStdin.map((c) => c.name)).toEqual(["pi-tunnel-key"]);
+    });
+
+    it("marks the key command's output secret and never exports the private key", () => {
+        const keyOpts = r.children.find((c) => c.name === "pi-tunnel-key")?.opts;
+        expect(keyOpts?.additionalSecretOutputs).toEqual(expect.arrayContaining(["stdout", "stderr"]));
+        expect(r.sshConfig).not.toContain("PRIVATE");
+    });
+
+    it("gives every command an explicit update, no previous output in env, delete-before-replace", () => {
+        const cmds = commands(r.seen);
+        expect(cmds.length).toBeGreaterThanOrEqual(7);
+        for (const c of cmds) {
+            expect(c.inputs.update, c.name).toBeDefined();
+            expect(c.inputs.addPreviousOutputInEnv, c.name).toBe(false);
+            expect(r.children.find((x) => x.name === c.name)?.opts.deleteBeforeReplace, c.name).toBe(true);
+        }
+    });
+
+    it("wraps scripts in sudo -n for a non-root admin", () => {
+        for (const c of commands(r.seen)) {
+            expect(String(unwrap(c.inputs.create)), c.name).toMatch(/^sudo -n -- \/bin\/bash -c '/);
+        }
+    });
+
+    it("pins host keys on both connections", () => {
+        for (const c of commands(r.seen)) {
+            expect(unwrap(c.inputs.connection).hostKey, c.name).toBe(SAMPLE_KEY);
+        }
+    });
+
+    it("orders account -> sshd policy -> backup service -> main client config", () => {
+        const deps = (name: string) => (r.children.find((c) => c.name === name)?.opts.dependsOn ?? []) as any[];
+        const depNames = (name: string) => ([] as any[]).concat(deps(name)).map((d) => d.__name);
+        expect(depNames("pi")).toEqual([]);
+        const policy = r.children.find((c) => c.type === "reverse-ssh-tunnel:index:SshdMatchBlock");
+        expect(([] as any[]).concat(policy?.opts.dependsOn).map((d) => d.__name)).toEqual(["pi"]);
+        const service = r.children.find((c) => c.type === "reverse-ssh-tunnel:index:TunnelService");
+        expect(([] as any[]).concat(service?.opts.dependsOn)[0].constructor.name).toBe("SshdMatchBlock");
+        expect(depNames("pi-service")).toEqual(["pi-tunnel-key"]);
+        expect(([] as any[]).concat(r.children.find((c) => c.name === "pi-client-config")?.opts.dependsOn)[0].constructor.name).toBe("TunnelService");
+    });
+
+    it("exports main's ssh config block with the pinned backup key", () => {
+        expect(r.sshConfig).toContain("Host backup-pi");
+        expect(r.sshConfig).toContain("Port 2222");
+        expect(r.sshConfig).toContain(`backup-pi ${SAMPLE_KEY}`);
+        expect(r.t.port).toBe(2222);
+        expect(r.t.tunnelUser).toBe("tunnel-pi");
+    });
+});
+
+describe("ReverseTunnel options", () => {
+    it("rotates with a replacement trigger on the key", async () => {
+        const r = await build({ ...ARGS, keyRotation: "2026-11" });
+        const key = r.children.find((c) => c.type === "tls:index/privateKey:PrivateKey");
+        expect(key?.opts.replacementTrigger).toBe("2026-11");
+    });
+
+    it("uses RSA 4096 when asked", async () => {
+        const r = await build({ ...ARGS, keyAlgorithm: "RSA" });
+        const key = r.seen.find((s) => s.type === "tls:index/privateKey:PrivateKey");
+        expect(key?.inputs).toMatchObject({ algorithm: "RSA", rsaBits: 4096 });
+    });
+
+    it("retains backup-side resources on delete when the backup is compromised", async () => {
+        const r = await build({ ...ARGS, compromised: true });
+        const backupSide = ["pi-tunnel-key", "pi-service", "pi-backup-hostkeys"];
+        for (const n of backupSide) expect(r.children.find((c) => c.name === n)?.opts.retainOnDelete, n).toBe(true);
+        for (const n of ["pi-account", "pi-sshd", "pi-client-config"]) expect(r.children.find((c) => c.name === n)?.opts.retainOnDelete, n).toBeUndefined();
+    });
+
+    it("reaches the backup through main as a jump host", async () => {
+        const r = await build({ ...ARGS, backup: { host: "localhost", port: 2222, user: "pi", hostKey: SAMPLE_KEY, proxy: ARGS.main } });
+        const svc = commands(r.seen).find((c) => c.name === "pi-service");
+        expect(unwrap(svc?.inputs.connection).proxy.host).toBe("203.0.113.10");
+    });
+
+    it.each([
+        [{ port: 80 }, /^port: invalid port/],
+        [{ name: "Pi!" }, /^name: invalid name/],
+        [{ main: { host: "203.0.113.10" } }, /^main\.connection\.hostKey: required/],
+        [{ main: { host: "bad host", hostKey: SAMPLE_KEY } }, /^main\.connection\.host: invalid host/],
+        [{ tunnelUser: "root;x" }, /^tunnelUser: invalid user name/],
+        [{ extraForwards: [{ remotePort: 2222 }] }, /duplicate remote port 2222/],
+        [{ keyExpiry: "tomorrow" }, /^expiry: invalid date/],
+    ] as Array<[Partial<ReverseTunnelArgs>, RegExp]>)("refuses %j before registering any command", async (bad, re) => {
+        const seen = installMocks();
+        expect(() => new ReverseTunnel("pi", { ...ARGS, ...bad })).toThrow(re);
+        await settle();
+        expect(commands(seen)).toEqual([]);
+    });
+
+    it("allows an explicit opt-out of host-key pinning", async () => {
+        const r = await build({ ...ARGS, backup: { host: "192.168.1.20", insecureSkipHostKeyCheck: true } });
+        const svc = commands(r.seen).find((c) => c.name === "pi-service");
+        expect(unwrap(svc?.inputs.connection).hostKey).toBeUndefined();
+        expect(String(unwrap(svc?.inputs.create))).toMatch(/^\/bin\/bash -c /);
+    });
+});

@@ -1,0 +1,107 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { CLIENT_TIMING, renderKnownHosts, renderSshClientConfig, renderUnit, servicePaths } from "../../components/service";
+import { CLIENT_ALIVE } from "../../components/sshd";
+import { SAMPLE_KEY } from "../support/fixtures";
+import { SERVICE_ARGS } from "../support/render-all";
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rst-unit-"));
+
+/** ssh -G prints the effective client settings for a host: what ssh will really do. */
+function sshG(config: string): Map<string, string[]> {
+    const file = path.join(dir, "ssh_config");
+    fs.writeFileSync(file, config);
+    const r = spawnSync("ssh", ["-G", "-F", file, "reverse-ssh-tunnel-main"], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const m = new Map<string, string[]>();
+    for (const line of r.stdout.split("\n")) {
+        const [k, ...v] = line.split(" ");
+        if (k) m.set(k, [...(m.get(k) ?? []), v.join(" ")]);
+    }
+    return m;
+}
+
+describe("ssh client config (checked with ssh -G)", () => {
+    const g = sshG(renderSshClientConfig(SERVICE_ARGS));
+    it("dials main as the tunnel user with main's key pinned under an alias", () => {
+        expect(g.get("hostname")).toEqual(["main.example.org"]);
+        expect(g.get("port")).toEqual(["2200"]);
+        expect(g.get("user")).toEqual(["tunnel-pi"]);
+        expect(g.get("stricthostkeychecking")).toEqual(["true"]);
+        expect(g.get("hostkeyalias")).toEqual([servicePaths("pi").hostAlias]);
+        expect(g.get("userknownhostsfile")).toEqual([servicePaths("pi").knownHosts]);
+        expect(g.get("globalknownhostsfile")).toEqual(["/dev/null"]);
+        expect(g.get("batchmode")).toEqual(["yes"]);
+    });
+    it("uses no agent and no password, and forwards nothing else", () => {
+        expect(g.get("identitiesonly")).toEqual(["yes"]);
+        expect(g.get("identityagent")).toEqual(["none"]);
+        expect(g.get("forwardagent")).toEqual(["no"]);
+        expect(g.get("forwardx11")).toEqual(["no"]);
+        expect(g.get("passwordauthentication")).toEqual(["no"]);
+        expect(g.get("localforward")).toBeUndefined();
+        expect(g.get("dynamicforward")).toBeUndefined();
+    });
+    it("requests exactly its listeners on main's loopback and exits if one fails", () => {
+        expect(g.get("remoteforward")).toEqual(["[localhost]:2222 [localhost]:22", "[localhost]:8443 [192.168.1.10]:443"]);
+        expect(g.get("exitonforwardfailure")).toEqual(["yes"]);
+    });
+    it("detects a dead link before main frees the port and bounds a hung connect", () => {
+        expect(g.get("serveraliveinterval")).toEqual([String(CLIENT_TIMING.serverAliveInterval)]);
+        expect(g.get("serveralivecountmax")).toEqual([String(CLIENT_TIMING.serverAliveCountMax)]);
+        expect(g.get("connecttimeout")).toEqual([String(CLIENT_TIMING.connectTimeout)]);
+        const detect = CLIENT_TIMING.serverAliveInterval * CLIENT_TIMING.serverAliveCountMax;
+        const serverFrees = CLIENT_ALIVE.interval * (CLIENT_ALIVE.countMax + 1);
+        // Budget: recovery after a fault ends <= ConnectTimeout + RestartSec + handshake < 30 s.
+        expect(CLIENT_TIMING.connectTimeout + CLIENT_TIMING.restartSec).toBeLessThan(30);
+        expect(detect).toBeLessThanOrEqual(serverFrees);
+    });
+    it("pins main's key under the alias only", () => {
+        expect(renderKnownHosts(SERVICE_ARGS)).toBe(`${servicePaths("pi").hostAlias} ${SAMPLE_KEY}\n`);
+    });
+});
+
+describe("systemd unit", () => {
+    const unit = renderUnit(SERVICE_ARGS);
+    const file = path.join(dir, "reverse-ssh-tunnel-pi.service");
+    fs.writeFileSync(file, unit);
+
+    it("waits for the network and restarts forever", () => {
+        expect(unit).toMatch(/^Wants=network-online\.target$/m);
+        expect(unit).toMatch(/^After=network-online\.target$/m);
+        expect(unit).toMatch(/^Restart=always$/m);
+        expect(unit).toMatch(/^StartLimitIntervalSec=0$/m);
+    });
+    it("runs ssh as its own unprivileged user with the key from a credential", () => {
+        expect(unit).toMatch(/^User=rst-pi$/m);
+        expect(unit).toMatch(/^LoadCredential=tunnel-key:\/etc\/reverse-ssh-tunnel\/pi\/id_tunnel$/m);
+        expect(unit).toMatch(/^ExecStart=\/usr\/bin\/ssh -N -F \/etc\/reverse-ssh-tunnel\/pi\/ssh_config -i %d\/tunnel-key reverse-ssh-tunnel-main$/m);
+    });
+    it("passes systemd-analyze verify", () => {
+        const r = spawnSync("systemd-analyze", ["verify", file], { encoding: "utf8" });
+        expect(r.error).toBeUndefined();
+        expect(r.stderr.split("\n").filter((l) => l.includes("reverse-ssh-tunnel-pi"))).toEqual([]);
+        expect(r.status).toBe(0);
+    });
+    it("has a systemd-analyze security exposure of at most 1.5", () => {
+        const r = spawnSync("systemd-analyze", ["security", "--offline=true", file], { encoding: "utf8" });
+        const m = /Overall exposure level for \S+: ([\d.]+)/.exec(r.stdout);
+        expect(m, r.stdout + r.stderr).not.toBeNull();
+        expect(Number(m?.[1])).toBeLessThanOrEqual(1.5);
+    });
+    it("restricts egress to main when main is an IP literal", () => {
+        const u = renderUnit({ ...SERVICE_ARGS, mainHost: "198.51.100.7" });
+        expect(u).toMatch(/^IPAddressDeny=any$/m);
+        expect(u).toMatch(/^IPAddressAllow=localhost 198\.51\.100\.7$/m);
+        expect(u).toMatch(/^RestrictAddressFamilies=AF_INET AF_INET6$/m);
+    });
+    it("refuses unsafe input", () => {
+        expect(() => renderUnit({ ...SERVICE_ARGS, name: "pi;reboot" })).toThrow(/^name: invalid name/);
+        expect(() => renderUnit({ ...SERVICE_ARGS, mainHost: "main\nExecStartPre=/bin/sh" })).toThrow(/^mainHost: invalid host/);
+        expect(() => renderUnit({ ...SERVICE_ARGS, forwards: [{ remotePort: 80 }] })).toThrow(/forwards\[0\]\.remotePort/);
+        expect(() => renderUnit({ ...SERVICE_ARGS, mainHostKeys: [] })).toThrow(/never trust on first use/);
+    });
+});

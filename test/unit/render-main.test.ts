@@ -1,0 +1,77 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { authorizedKeysPath, renderAccountApplyScript, renderAccountRevokeScript, renderAuthorizedKeys, renderKeyOptions } from "../../components/account";
+import { renderMainClientConfig } from "../../components/tunnel";
+import { makeKeyPair, SAMPLE_KEY } from "../support/fixtures";
+
+describe("authorized key line", () => {
+    it("restricts everything, then allows only its listen ports and a forced no-op command", () => {
+        const opts = renderKeyOptions({ user: "t", listenPorts: [2222, 8443], publicKey: SAMPLE_KEY, expiry: "20301231", allowedSources: ["203.0.113.0/24"] });
+        expect(opts.split(",")).toEqual([
+            "restrict",
+            "port-forwarding",
+            'permitlisten="localhost:2222"',
+            'permitlisten="localhost:8443"',
+            'command="/bin/false"',
+            'expiry-time="20301231"',
+            'from="203.0.113.0/24"',
+        ]);
+    });
+    it("is a valid authorized_keys file for ssh-keygen", () => {
+        const { publicKey } = makeKeyPair();
+        const text = renderAuthorizedKeys({ user: "t", listenPorts: [2222], publicKey });
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rst-ak-")), "ak");
+        fs.writeFileSync(file, text);
+        const r = spawnSync("ssh-keygen", ["-l", "-f", file], { encoding: "utf8" });
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stdout).toMatch(/ED25519/);
+    });
+    it("rejects malformed options before they reach a file", () => {
+        expect(() => renderKeyOptions({ user: "t", listenPorts: [2222], publicKey: SAMPLE_KEY, expiry: "2030-12-31" })).toThrow(/^expiry:/);
+        expect(() => renderKeyOptions({ user: "t", listenPorts: [2222], publicKey: SAMPLE_KEY, allowedSources: ['1.2.3.4",command="sh'] })).toThrow(/allowedSources\[0\]/);
+        expect(() => renderAuthorizedKeys({ user: "t", listenPorts: [2222], publicKey: "ssh-ed25519 AAAA" })).toThrow(/publicKey\[0\]/);
+    });
+});
+
+describe("account scripts", () => {
+    const apply = renderAccountApplyScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY });
+    it("creates a system account with nologin, password '*', no home and no groups", () => {
+        expect(apply).toMatch(/useradd --system --user-group --no-create-home --home-dir \/nonexistent/);
+        expect(apply).toContain(`usermod --password '*'`);
+        expect(apply).toContain(`usermod --groups ''`);
+        expect(apply).toContain(`rst_install_file "$rst_keys_file" 644 root root`);
+        expect(authorizedKeysPath("tunnel-pi")).toBe("/etc/ssh/reverse-ssh-tunnel/authorized_keys/tunnel-pi");
+    });
+    it("refuses to adopt an account it did not create", () => {
+        expect(apply).toMatch(/already exists and was not created by reverse-ssh-tunnel/);
+    });
+    it("revokes by expiring, deleting the key, killing sessions, then removing the account", () => {
+        const r = renderAccountRevokeScript({ user: "tunnel-pi", listenPorts: [2222] });
+        const order = ["usermod --expiredate 1", 'rst_remove "$rst_keys_file"', "pkill -KILL -u", "userdel"].map((s) => r.indexOf(s));
+        expect(order.every((i) => i > 0)).toBe(true);
+        expect([...order].sort((a, b) => a - b)).toEqual(order);
+    });
+});
+
+describe("main's client config for ssh backup-<name>", () => {
+    it("goes to the tunnel port and accepts only the pinned backup key (ssh -G)", () => {
+        const { publicKey } = makeKeyPair();
+        const text = renderMainClientConfig({ name: "pi", port: 2222, backupHostKeys: [publicKey, SAMPLE_KEY] });
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rst-cc-")), "config");
+        fs.writeFileSync(file, text);
+        const r = spawnSync("ssh", ["-G", "-F", file, "backup-pi"], { encoding: "utf8" });
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stdout).toMatch(/^hostname localhost$/m);
+        expect(r.stdout).toMatch(/^port 2222$/m);
+        expect(r.stdout).toMatch(/^user pi$/m);
+        expect(r.stdout).toMatch(/^stricthostkeychecking true$/m);
+        expect(r.stdout).toMatch(/^userknownhostsfile \/dev\/null$/m);
+        // The KnownHostsCommand prints exactly the pinned keys.
+        const cmd = /^knownhostscommand (.*)$/m.exec(r.stdout)?.[1] ?? "";
+        const out = spawnSync("bash", ["-c", cmd], { encoding: "utf8" }).stdout;
+        expect(out).toBe(`backup-pi ${publicKey.split(" ").slice(0, 2).join(" ")}\nbackup-pi ${SAMPLE_KEY}\n`);
+    });
+});
