@@ -1,0 +1,134 @@
+/**
+ * Applies what the components render to lab hosts the way @pulumi/command runs it:
+ * the command string (privileged() wrapping included) goes through the remote login
+ * shell over a real SSH connection with a pinned host key, stdin piped. Used by the
+ * lab tests and benchmarks where the Pulumi engine is not needed.
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as c from "../../components";
+import { adminSsh, getHost, LabDescription, loadLab } from "../../lab/client";
+
+/** Result of one remote command. */
+export interface StepResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+/** Runs a rendered script on a lab host as its (sudo-capable) admin. Throws on failure unless `allowFail`. */
+export async function runScript(host: string, script: string, opts: { stdin?: string; allowFail?: boolean; lab?: LabDescription } = {}): Promise<StepResult> {
+    const lab = opts.lab ?? loadLab();
+    const h = getHost(host, lab);
+    const cmd = c.privileged({ user: h.adminUser }, script);
+    const r = await adminSsh(host, cmd, { ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}), timeoutMs: 120_000 }, lab);
+    if (r.code !== 0 && !opts.allowFail) {
+        throw new Error(`script failed on ${host} (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+    }
+    return r;
+}
+
+/** A tunnel keypair made with ssh-keygen (what TunnelKeyPair makes with @pulumi/tls). */
+export function generateTunnelKey(type: "ed25519" | "rsa" = "ed25519"): { privateKey: string; publicKey: string; fingerprint: string } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rst-tk-"));
+    const f = path.join(dir, "id");
+    execFileSync("ssh-keygen", ["-q", "-t", type, ...(type === "rsa" ? ["-b", "4096"] : []), "-N", "", "-C", "", "-f", f]);
+    const privateKey = fs.readFileSync(f, "utf8");
+    const pub = c.parsePublicKey("key", fs.readFileSync(`${f}.pub`, "utf8"));
+    fs.rmSync(dir, { recursive: true, force: true });
+    return { privateKey, publicKey: pub.line, fingerprint: pub.fingerprint };
+}
+
+/** One backup's tunnel on the lab, as ReverseTunnel would configure it. */
+export interface LabTunnel {
+    /** Backup name (tunnel name). */
+    name: string;
+    /** Lab host name of the backup (e.g. backup1). */
+    backupHost: string;
+    /** Main's loopback port. */
+    port: number;
+    /** Extra forwards. */
+    extraForwards?: c.ForwardSpec[];
+    /** sshd placement. */
+    placement?: c.SshdPlacement;
+    /** The key; generated when absent. */
+    key?: { privateKey: string; publicKey: string };
+    /** Extra keys kept authorized (rotation overlap). */
+    additionalPublicKeys?: string[];
+}
+
+/** Everything the applier produced, for assertions. */
+export interface AppliedTunnel {
+    settings: ReturnType<typeof c.resolveTunnelSettings>;
+    key: { privateKey: string; publicKey: string };
+    mainHostKeys: string[];
+    backupHostKeys: string[];
+    sshConfig: string;
+    steps: Array<{ step: string; host: string; stderr: string }>;
+}
+
+function tunnelArgs(t: LabTunnel, lab: LabDescription): c.ReverseTunnelArgs {
+    const main = getHost(lab.main, lab);
+    const backup = getHost(t.backupHost, lab);
+    return {
+        name: t.name,
+        main: { host: main.addresses.operator, user: main.adminUser, hostKey: main.hostKeys.ed25519 },
+        mainPublicHost: main.addresses.public ?? main.addresses.operator,
+        backup: { host: backup.addresses.operator, user: backup.adminUser, hostKey: backup.hostKeys.ed25519 },
+        port: t.port,
+        ...(t.extraForwards ? { extraForwards: t.extraForwards } : {}),
+        ...(t.placement ? { sshdPlacement: t.placement } : {}),
+    };
+}
+
+/** Creates (or updates: every script is idempotent) one tunnel, in ReverseTunnel's order. */
+export async function applyTunnel(t: LabTunnel, lab: LabDescription = loadLab()): Promise<AppliedTunnel> {
+    const args = tunnelArgs(t, lab);
+    const s = c.resolveTunnelSettings(args);
+    const key = t.key ?? generateTunnelKey();
+    const steps: AppliedTunnel["steps"] = [];
+    const run = async (step: string, host: string, script: string, stdin?: string) => {
+        const r = await runScript(host, script, { lab, ...(stdin !== undefined ? { stdin } : {}) });
+        steps.push({ step, host, stderr: r.stderr });
+        return r;
+    };
+    const mainHostKeys = c.parseHostKeyList("main", (await run("main-hostkeys", lab.main, c.renderReadHostKeysScript())).stdout).map((k) => k.line);
+    await run(
+        "account",
+        lab.main,
+        c.renderAccountApplyScript({ user: s.tunnelUser, listenPorts: s.listenPorts, publicKey: key.publicKey, description: `backup ${s.name}`, ...(t.additionalPublicKeys ? { additionalPublicKeys: t.additionalPublicKeys } : {}) }),
+    );
+    await run("sshd", lab.main, c.renderSshdApplyScript({ user: s.tunnelUser, listenPorts: s.listenPorts, description: `backup ${s.name}`, ...(t.placement ? { placement: t.placement } : {}) }));
+    await run("tunnel-key", t.backupHost, c.renderKeyInstallScript({ name: s.name }), key.privateKey);
+    await run(
+        "service",
+        t.backupHost,
+        c.renderServiceInstallScript({ name: s.name, mainHost: s.mainPublicHost, mainPort: s.mainPublicPort, tunnelUser: s.tunnelUser, serviceUser: s.serviceUser, forwards: s.forwards, mainHostKeys }),
+    );
+    const backupHostKeys = c.parseHostKeyList("backup", (await run("backup-hostkeys", t.backupHost, c.renderReadHostKeysScript())).stdout).map((k) => k.line);
+    const clientArgs = { name: s.name, port: s.port, loginUser: s.loginUser, backupHostKeys };
+    await run("client-config", lab.main, c.renderClientConfigInstallScript(clientArgs));
+    return { settings: s, key, mainHostKeys, backupHostKeys, sshConfig: c.renderMainClientConfig(clientArgs), steps };
+}
+
+/**
+ * Deletes one tunnel in ReverseTunnel's delete order. With `backupReachable: false`
+ * (a compromised box) only main-side revocation runs, as with `compromised: true`.
+ */
+export async function destroyTunnel(t: LabTunnel, opts: { backupReachable?: boolean } = {}, lab: LabDescription = loadLab()): Promise<void> {
+    const s = c.resolveTunnelSettings(tunnelArgs(t, lab));
+    await runScript(lab.main, c.renderClientConfigRemoveScript(s.name), { lab });
+    if (opts.backupReachable !== false) {
+        await runScript(t.backupHost, c.renderServiceRemoveScript({ name: s.name, serviceUser: s.serviceUser }), { lab });
+    }
+    await revokeOnMain(t, lab);
+}
+
+/** Main-side revocation only: policy removed, then the account (kills the live tunnel). */
+export async function revokeOnMain(t: LabTunnel, lab: LabDescription = loadLab()): Promise<void> {
+    const s = c.resolveTunnelSettings(tunnelArgs(t, lab));
+    await runScript(lab.main, c.renderSshdRemoveScript({ user: s.tunnelUser }), { lab });
+    await runScript(lab.main, c.renderAccountRevokeScript({ user: s.tunnelUser, listenPorts: s.listenPorts }), { lab });
+}
