@@ -158,6 +158,8 @@ if [ "$rst_ours" = 1 ]; then
     usermod --expiredate 1 "$rst_user"
 fi
 rst_remove "$rst_keys_file"
+# Directories go only once no other tunnel account uses them (rmdir of a non-empty one is a no-op).
+rst_remove "$(dirname -- "$rst_keys_file")" /etc/ssh/reverse-ssh-tunnel
 if [ "$rst_ours" = 1 ]; then
     # The session processes of an sshd connection run as the user: killing them
     # ends the live tunnel even though sshd's privileged monitor runs as root.

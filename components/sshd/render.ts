@@ -146,10 +146,10 @@ rst_strip_block "$rst_main_config" "$rst_begin" "$rst_end" >"$rst_stripped"`,
     ${heredoc(`rst_install_file "$rst_dropin" 644 root root`, block)}
 else
     rst_remove "$rst_dropin"
-    {
-        cat -- "$rst_stripped"
-        ${heredoc("cat", managed)}
-    } | rst_install_file "$rst_main_config" "$rst_main_mode" "$rst_main_owner" "$rst_main_group"
+    # Not a pipeline: rst_install_file must run in this shell so rst_changed sticks.
+    ${heredoc('cat -- "$rst_stripped" - >"$rst_stripped.new"', managed)}
+    rst_install_file "$rst_main_config" "$rst_main_mode" "$rst_main_owner" "$rst_main_group" <"$rst_stripped.new"
+    rm -f -- "$rst_stripped.new"
 fi
 rm -f -- "$rst_stripped"`,
         `rst_validate_syntax`,

@@ -22,7 +22,8 @@ describe.sequential("hostile sshd configurations on main", () => {
     afterEach(async () => {
         await destroyTunnel(T, {}, lab);
         await sh(lab.main, "cp -a /root/sshd_config.pristine /etc/ssh/sshd_config; rm -f /etc/ssh/sshd_config.d/*-hostile*.conf; sshd -t && systemctl reload ssh");
-        expect(snapshotDiff(pristine, await etcSnapshot(lab.main))).toEqual([]);
+        const diff = snapshotDiff(pristine, await etcSnapshot(lab.main));
+        expect(diff, diff.join("\n")).toEqual([]);
     });
 
     async function sshdHealthy(): Promise<void> {

@@ -194,11 +194,31 @@ export async function runAttackMatrix(t: AttackTarget): Promise<AttackResult[]> 
         fs.writeFileSync(up, "ssh-ed25519 AAAA attacker\n");
         await attempt(`sftp${mode === "default" ? "" : "-internal"}`, `sftp upload${sfx}`, async () => {
             const batch = path.join(dir, "batch");
-            // Renaming a root-owned ~/.ssh away works wherever the home directory is the user's.
-            fs.writeFileSync(batch, `-put ${up} /tmp/rst-pwn-sftp\n-rename .ssh .ssh-rst-old\n-mkdir .ssh\n-put ${up} .ssh/authorized_keys\n`);
+            fs.writeFileSync(batch, `put ${up} /tmp/rst-pwn-sftp\n`);
             const p = await finish(startSsh(t, keyFile, ["-b", batch, `${t.user}@${main.addresses.operator}`], { bin: "sftp" }));
-            const wrote = (await hostExec(t.lab.main, ["sh", "-c", `test -e /tmp/rst-pwn-sftp || grep -q attacker ~${t.user}/.ssh/authorized_keys 2>/dev/null`])).code === 0;
+            const wrote = (await hostExec(t.lab.main, ["test", "-e", "/tmp/rst-pwn-sftp"])).code === 0;
             return { succeeded: wrote || p.out.includes("sftp> "), evidence: p.out };
+        });
+        await attempt(`authorized-keys-rewrite${mode === "default" ? "" : "-internal"}`, `replace its authorized keys with the attacker's key over sftp${sfx}`, async () => {
+            const attacker = path.join(dir, "attacker");
+            fs.rmSync(attacker, { force: true });
+            fs.rmSync(`${attacker}.pub`, { force: true });
+            await new Promise<void>((r) => spawn("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", attacker]).on("close", () => r()));
+            const batch = path.join(dir, "batch");
+            // Renaming a root-owned ~/.ssh away works wherever the home directory is the user's.
+            fs.writeFileSync(batch, [
+                `-put ${attacker}.pub /etc/ssh/reverse-ssh-tunnel/authorized_keys/${t.user}`,
+                "-rename .ssh .ssh-rst-old",
+                "-mkdir .ssh",
+                `-put ${attacker}.pub .ssh/authorized_keys`,
+                "",
+            ].join("\n"));
+            const p = await finish(startSsh(t, keyFile, ["-b", batch, `${t.user}@${main.addresses.operator}`], { bin: "sftp" }));
+            // Proof: the attacker's own key now authenticates.
+            const login = await finish(startSsh(t, attacker, ["-o", "BatchMode=yes", "-T", "true"]), 8000);
+            const authenticated = !/Permission denied/.test(login.out);
+            await hostExec(t.lab.main, ["sh", "-c", `h=$(getent passwd ${t.user} | cut -d: -f6); if [ -d "$h/.ssh-rst-old" ]; then rm -rf "$h/.ssh"; mv "$h/.ssh-rst-old" "$h/.ssh"; fi`]);
+            return { succeeded: authenticated, evidence: `${p.out} | attacker key login: ${login.out}` };
         });
         for (const proto of ["sftp", "scp-legacy"] as const) {
             await attempt(`scp${proto === "scp-legacy" ? "-legacy" : ""}${mode === "default" ? "" : "-internal"}`, `scp upload (${proto === "scp-legacy" ? "scp -O" : "scp"})${sfx}`, async () => {
@@ -211,11 +231,6 @@ export async function runAttackMatrix(t: AttackTarget): Promise<AttackResult[]> 
             await hostExec(t.lab.main, ["sh", "-c", "mv /etc/ssh/sshd_config.rst-attack /etc/ssh/sshd_config && systemctl reload ssh"]);
         }
     }
-    await attempt("authorized-keys-rewrite", "rewrite its own authorized keys (any key file sshd reads for it)", async () => {
-        const r = await hostExec(t.lab.main, ["sh", "-c", `grep -l attacker /etc/ssh/reverse-ssh-tunnel/authorized_keys/${t.user} ~${t.user}/.ssh/authorized_keys 2>/dev/null`]);
-        return { succeeded: r.code === 0, evidence: r.stdout || "no attacker key in any authorized-keys file" };
-    });
-
     let lp = probePort++;
     await attemptWhileOpen("local-forward", "-L to main's sshd (127.0.0.1:22)", ["-L", `127.0.0.1:${lp}:127.0.0.1:22`], async () => {
         const got = await readThrough(lp);
@@ -273,6 +288,7 @@ export async function runAttackMatrix(t: AttackTarget): Promise<AttackResult[]> 
     await attempt("su", "su to the account from a local user on main", async () => {
         await hostExec(t.lab.main, ["sh", "-c", "id mallory >/dev/null 2>&1 || useradd -m -s /bin/bash mallory"]);
         const r = await hostExec(t.lab.main, ["sh", "-c", `runuser -u mallory -- su ${t.user} -s /bin/sh -c 'echo PWNED-$((6*7))' </dev/null 2>&1`]);
+        await hostExec(t.lab.main, ["sh", "-c", "pkill -u mallory; userdel -r mallory 2>/dev/null; true"]);
         // Authentication passing is the failure, even if the nologin shell then refuses.
         const authenticated = r.stdout.includes("PWNED-42") || /not available|restricted shell/i.test(r.stdout);
         return { succeeded: authenticated, evidence: r.stdout };
