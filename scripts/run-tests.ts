@@ -1,32 +1,42 @@
 /**
- * `npm test`: runs vitest (unit and lab projects), then prints the plain closing line
- * `N passed, N failed[, N skipped]` from vitest's JSON report, keeping vitest's exit code.
- * Extra arguments go to vitest (e.g. `npm test -- --project unit`).
+ * `npm test`: runs the vitest projects one after the other (unit, then lab: the lab
+ * tests share one set of hosts and must not overlap anything else), then prints
+ * the plain closing line `N passed, N failed[, N skipped]` from vitest's JSON
+ * reports. Arguments go to vitest (e.g. `npm test -- --project unit`), in one run.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
 const root = path.resolve(__dirname, "..");
-const report = path.join(root, ".state", "vitest-results.json");
-fs.mkdirSync(path.dirname(report), { recursive: true });
-fs.rmSync(report, { force: true });
+const stateDir = path.join(root, ".state");
+fs.mkdirSync(stateDir, { recursive: true });
 
-const r = spawnSync("npx", ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)], {
-    cwd: root,
-    stdio: "inherit",
-});
-
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-if (fs.existsSync(report)) {
-    const j = JSON.parse(fs.readFileSync(report, "utf8")) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number };
-    passed = j.numPassedTests;
-    failed = j.numFailedTests;
-    skipped = j.numPendingTests + j.numTodoTests;
+interface Counts {
+    passed: number;
+    failed: number;
+    skipped: number;
 }
-// A run that crashed before reporting counts as a failure.
-if (r.status !== 0 && failed === 0) failed = 1;
-console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
-process.exit(r.status ?? 1);
+
+function runVitest(label: string, args: string[]): { status: number; counts: Counts } {
+    const report = path.join(stateDir, `vitest-${label}.json`);
+    fs.rmSync(report, { force: true });
+    const r = spawnSync("npx", ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...args], { cwd: root, stdio: "inherit" });
+    const counts: Counts = { passed: 0, failed: 0, skipped: 0 };
+    if (fs.existsSync(report)) {
+        const j = JSON.parse(fs.readFileSync(report, "utf8")) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number };
+        counts.passed = j.numPassedTests;
+        counts.failed = j.numFailedTests;
+        counts.skipped = j.numPendingTests + j.numTodoTests;
+    }
+    const status = r.status ?? 1;
+    // A run that crashed before reporting (e.g. the lab could not start) counts as a failure.
+    if (status !== 0 && counts.failed === 0) counts.failed = 1;
+    return { status, counts };
+}
+
+const extra = process.argv.slice(2);
+const runs = extra.length > 0 ? [runVitest("custom", extra)] : [runVitest("unit", ["--project", "unit"]), runVitest("lab", ["--project", "lab"])];
+const total = runs.reduce((a, r) => ({ passed: a.passed + r.counts.passed, failed: a.failed + r.counts.failed, skipped: a.skipped + r.counts.skipped }), { passed: 0, failed: 0, skipped: 0 });
+console.log(`${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ""}`);
+process.exit(runs.every((r) => r.status === 0) ? 0 : 1);
