@@ -1,0 +1,58 @@
+/**
+ * Runs the stack program under the real Pulumi engine (Automation API over the CLI
+ * built by toolchain/setup.sh), offline: file:// backend under .state/pulumi,
+ * passphrase secrets, no update checks or plugin downloads.
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+
+/** Project root. */
+export const ROOT = path.resolve(__dirname, "../..");
+
+/** Passphrase of lab stacks (they hold only lab keys). */
+export const LAB_PASSPHRASE = "reverse-ssh-tunnel-lab";
+
+/** Environment for the engine: toolchain PATH plus offline settings. */
+export function engineEnv(): Record<string, string> {
+    const out = execFileSync("bash", ["-c", ". toolchain/env.sh >/dev/null && env -0"], { cwd: ROOT, encoding: "utf8" });
+    const env: Record<string, string> = {};
+    for (const kv of out.split("\0")) {
+        const i = kv.indexOf("=");
+        if (i > 0 && /^(PATH|PULUMI_\w+)$/.test(kv.slice(0, i))) env[kv.slice(0, i)] = kv.slice(i + 1);
+    }
+    const backend = path.join(ROOT, ".state", "pulumi");
+    fs.mkdirSync(backend, { recursive: true });
+    return {
+        ...env,
+        PULUMI_BACKEND_URL: `file://${backend}`,
+        PULUMI_CONFIG_PASSPHRASE: LAB_PASSPHRASE,
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+    };
+}
+
+/** Opens (creating if needed) stack `name` of this project with `config` (project namespace, plain values). */
+export async function openStack(name: string, config: Record<string, unknown>): Promise<Stack> {
+    const envVars = engineEnv();
+    // The CLI is found on PATH by the Automation API in this process too.
+    process.env.PATH = envVars.PATH;
+    const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: ROOT }, { envVars });
+    await setStackConfig(stack, config);
+    return stack;
+}
+
+/** Replaces the stack's configuration (keeps its encryption salt). */
+export async function setStackConfig(stack: Stack, config: Record<string, unknown>): Promise<void> {
+    const ws = stack.workspace;
+    const settings = await ws.stackSettings(stack.name);
+    settings.config = Object.fromEntries(Object.entries(config).map(([k, v]) => [`reverse-ssh-tunnel:${k}`, v]));
+    await ws.saveStackSettings(stack.name, settings);
+}
+
+/** Counts of an update's resource changes other than "same". */
+export function changes(summary: Record<string, number> | undefined): Record<string, number> {
+    return Object.fromEntries(Object.entries(summary ?? {}).filter(([k, v]) => k !== "same" && v > 0));
+}
