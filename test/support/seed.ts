@@ -96,3 +96,13 @@ WantedBy=multi-user.target
 `;
     await sh(backupHost, `cat > /etc/systemd/system/tunnel.service && systemctl daemon-reload && systemctl enable --now tunnel.service`, unit);
 }
+
+/** Undoes {@link applySeedBackup}. */
+export async function removeSeedBackup(lab: LabDescription, backupHost: string): Promise<void> {
+    void lab;
+    await sh(backupHost, `systemctl disable --now tunnel.service 2>/dev/null || true
+rm -f /etc/systemd/system/tunnel.service && systemctl daemon-reload
+pkill -u pi ssh-agent || true
+rm -rf /home/pi/Scripts /home/pi/.ssh/id_rsa_backup_reverse_ssh
+sed -i '/^10\.231\./d' /home/pi/.ssh/known_hosts 2>/dev/null || true`);
+}
