@@ -210,10 +210,11 @@ async function main(): Promise<void> {
 
     const memKb = await tunnelMemoryKb(lab, "tunnel-pi");
     const tp = await throughput(lab).catch((e: Error) => ({ error: e.message }));
-    const stolen = fs.readFileSync(path.join(lab.hosts.backup1!.rootfs, c.servicePaths("pi").privateKey), "utf8");
     const revocations: Array<{ keyRefusedMs: number; tunnelCutMs: number; portClosedMs: number }> = [];
     for (let i = 0; i < reps; i++) {
-        await applyTunnel({ ...OURS, key: { privateKey: stolen, publicKey: c.parsePublicKey("k", execFileSync("ssh-keygen", ["-y", "-f", "/dev/stdin"], { input: stolen, encoding: "utf8" })).line } }, lab);
+        // Re-provision (revocation removed the account) and steal the key from the backup's disk.
+        await applyTunnel(OURS, lab);
+        const stolen = fs.readFileSync(path.join(lab.hosts.backup1!.rootfs, c.servicePaths("pi").privateKey), "utf8");
         await waitAllUp(lab, [subjects[0]!], 60_000);
         revocations.push(await measureRevocation(lab, stolen));
     }

@@ -286,8 +286,8 @@ rst_up=0
 for _ in $(seq 1 60); do
     rst_state=$(systemctl show -P ActiveState "$rst_unit")
     rst_since=$(systemctl show -P ActiveEnterTimestampMonotonic "$rst_unit")
-    rst_now=$(awk '{ printf "%d", $1 * 1000000 }' /proc/uptime)
-    if [ "$rst_state" = active ] && [ $((rst_now - rst_since)) -ge 5000000 ]; then
+    # Floating point in awk: microsecond uptimes overflow mawk's 32-bit %d after ~36 minutes.
+    if [ "$rst_state" = active ] && awk -v since="$rst_since" '{ exit !($1 - since / 1000000 >= 5) }' /proc/uptime; then
         rst_up=1
         break
     fi
