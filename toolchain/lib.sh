@@ -1,0 +1,64 @@
+# shellcheck shell=bash
+# Helpers shared by toolchain/setup.sh and toolchain/env.sh (sourced, never run).
+# Defines functions only: safe to source from an interactive shell.
+
+# Directory of this file (toolchain/).
+rst_toolchain_dir() {
+	(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+}
+
+# Loads toolchain/versions.env into the current shell (KEY=VALUE lines only).
+rst_toolchain_load_versions() {
+	local dir line
+	dir="$(rst_toolchain_dir)"
+	while IFS= read -r line || [ -n "$line" ]; do
+		case "$line" in
+		'' | '#'*) continue ;;
+		[A-Z]*=*) export "${line?}" ;;
+		esac
+	done <"$dir/versions.env"
+}
+
+# Root of the binary cache (outside the repository).
+rst_toolchain_cache_root() {
+	printf '%s/toolchain\n' "${RST_CACHE_DIR:-/var/cache/reverse-ssh-tunnel}"
+}
+
+# Cache key: the versions plus a hash of versions.env and the wrapper modules'
+# sources (go.mod, go.sum, *.go), so any change to them gets its own build.
+rst_toolchain_key() {
+	local dir hash
+	dir="$(rst_toolchain_dir)"
+	rst_toolchain_load_versions
+	hash="$(
+		cd "$dir" &&
+			{
+				printf 'versions.env\n'
+				find go -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) \
+					! -path '*/testdata/*' | LC_ALL=C sort
+			} | while IFS= read -r f; do
+				printf '%s  ' "$f"
+				sha256sum <"$f" | cut -d' ' -f1
+			done | sha256sum | cut -c1-12
+	)"
+	printf 'pulumi-%s_command-%s_tls-%s_%s\n' \
+		"$PULUMI_VERSION" "$COMMAND_VERSION" "$TLS_VERSION" "$hash"
+}
+
+# Directory with the `pulumi` CLI and `pulumi-language-nodejs` (what goes on PATH).
+rst_toolchain_bin_dir() {
+	printf '%s/%s/bin\n' "$(rst_toolchain_cache_root)" "$(rst_toolchain_key)"
+}
+
+# Directory with the resource plugin binaries (kept off PATH so that the engine
+# does not treat them as ambient plugins; they are installed into PULUMI_HOME).
+rst_toolchain_plugin_dir() {
+	printf '%s/%s/plugins\n' "$(rst_toolchain_cache_root)" "$(rst_toolchain_key)"
+}
+
+# Exports the settings for running Pulumi offline (no backend URL/passphrase).
+rst_toolchain_export_offline_env() {
+	export PULUMI_SKIP_UPDATE_CHECK=true
+	export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+	export PULUMI_DISABLE_REGISTRY_RESOLVE=true
+}
