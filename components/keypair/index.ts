@@ -9,8 +9,9 @@ export interface TunnelKeyPairArgs {
     /** Key algorithm. Default `ED25519`; `RSA` means 4096 bits. */
     readonly algorithm?: TunnelKeyAlgorithm;
     /**
-     * Any value; changing it replaces the key (a rotation). Default: none, the key
-     * lives as long as the component.
+     * Any value; changing it replaces the key (a rotation). Default `"initial"`. The
+     * trigger is always set, because the engine ignores a trigger that appears where
+     * there was none before.
      */
     readonly rotation?: pulumi.Input<string>;
 }
@@ -36,10 +37,7 @@ export class TunnelKeyPair extends pulumi.ComponentResource {
         const key = new tls.PrivateKey(
             `${name}-keypair`,
             { algorithm, ...(algorithm === "RSA" ? { rsaBits: 4096 } : {}) },
-            {
-                parent: this,
-                ...(args.rotation !== undefined ? { replacementTrigger: args.rotation } : {}),
-            },
+            { parent: this, replacementTrigger: args.rotation ?? "initial" },
         );
         this.publicKey = key.publicKeyOpenssh.apply((k) => k.trim());
         this.fingerprint = key.publicKeyFingerprintSha256;

@@ -125,6 +125,11 @@ describe("ReverseTunnel resource graph", () => {
 });
 
 describe("ReverseTunnel options", () => {
+    it("always sets a replacement trigger (the engine ignores one that appears later)", async () => {
+        const r = await build();
+        expect(r.children.find((c) => c.type === "tls:index/privateKey:PrivateKey")?.opts.replacementTrigger).toBe("initial");
+    });
+
     it("rotates with a replacement trigger on the key", async () => {
         const r = await build({ ...ARGS, keyRotation: "2026-11" });
         const key = r.children.find((c) => c.type === "tls:index/privateKey:PrivateKey");
