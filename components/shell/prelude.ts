@@ -12,8 +12,9 @@ rst_fail() {
     printf 'reverse-ssh-tunnel: error: %s\n' "$*" >&2
     exit 1
 }
+# Notes go to stdout: the provider shows stderr as warnings.
 rst_note() {
-    printf 'reverse-ssh-tunnel: %s\n' "$*" >&2
+    printf 'reverse-ssh-tunnel: %s\n' "$*"
 }
 # rst_install_file PATH MODE OWNER GROUP: content on stdin; replaced atomically, only when different.
 # shellcheck disable=SC2034 # rst_changed is read by the scripts that need it

@@ -133,8 +133,8 @@ describe.sequential("reverse tunnel on the lab", () => {
         expect(snapshotDiff(before.main, await etcSnapshot(lab.main))).toEqual([]);
         expect(snapshotDiff(before.backup, await etcSnapshot("backup1"))).toEqual([]);
         // No step reported a change (scripts only speak when they change something).
-        const spoke = again.steps.filter((s) => /installed|ready|restarted|replaced|reloaded/.test(s.stderr) && !/already in place/.test(s.stderr));
-        expect(spoke.map((s) => `${s.step}: ${s.stderr}`)).toEqual([]);
+        const spoke = again.steps.filter((s) => /installed|ready|restarted|replaced|reloaded/.test(s.output) && !/already in place/.test(s.output));
+        expect(spoke.map((s) => `${s.step}: ${s.output}`)).toEqual([]);
     });
 
     it("self-healing smoke: survives an sshd restart on main and a 40 s link cut", async () => {

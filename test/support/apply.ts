@@ -66,7 +66,7 @@ export interface AppliedTunnel {
     mainHostKeys: string[];
     backupHostKeys: string[];
     sshConfig: string;
-    steps: Array<{ step: string; host: string; stderr: string }>;
+    steps: Array<{ step: string; host: string; output: string }>;
 }
 
 function tunnelArgs(t: LabTunnel, lab: LabDescription): c.ReverseTunnelArgs {
@@ -91,7 +91,7 @@ export async function applyTunnel(t: LabTunnel, lab: LabDescription = loadLab())
     const steps: AppliedTunnel["steps"] = [];
     const run = async (step: string, host: string, script: string, stdin?: string) => {
         const r = await runScript(host, script, { lab, ...(stdin !== undefined ? { stdin } : {}) });
-        steps.push({ step, host, stderr: r.stderr });
+        steps.push({ step, host, output: `${r.stdout}${r.stderr}` });
         return r;
     };
     const mainHostKeys = c.parseHostKeyList("main", (await run("main-hostkeys", lab.main, c.renderReadHostKeysScript())).stdout).map((k) => k.line);
