@@ -4,7 +4,7 @@
  * the same main. Each fault hits both at once; we measure, from the end of the
  * fault, how long until `ssh` from main through each tunnel works again (capped).
  *
- *   npm run bench -- [--quick] [--reps N] [--cap-s S] [--only case,case]
+ *   npm run bench -- [--quick] [--reps N] [--long-reps N] [--cap-s S] [--only case,case]
  *
  * Prints a table and writes .state/bench/selfheal-<timestamp>.json. In --quick mode
  * (CI) fault durations are shortened and the process exits non-zero when one of our
@@ -28,6 +28,7 @@ const opt = (n: string, d: string) => {
 };
 const quick = flag("quick");
 const reps = Number(opt("reps", quick ? "1" : "3"));
+const longReps = Number(opt("long-reps", quick ? "1" : "1"));
 const capMs = Number(opt("cap-s", quick ? "90" : "900")) * 1000;
 const only = opt("only", "").split(",").filter(Boolean);
 const root = path.resolve(__dirname, "..");
@@ -39,6 +40,8 @@ const BUDGET_MS = 30_000;
 interface FaultCase {
     id: string;
     what: string;
+    /** Long faults (10 min) run `--long-reps` times (default 1) in full mode. */
+    long?: boolean;
     /** Applies the fault and ends it; resolves at the moment the fault ends. */
     run: (lab: LabDescription) => Promise<void>;
 }
@@ -48,7 +51,8 @@ const hold = (ms: number) => sleep(ms);
 
 const CASES: FaultCase[] = [
     { id: "sshd-restart", what: "sshd restart on main", run: (lab) => restartSshd(lab.main, lab) },
-    { id: "main-reboot", what: "main reboot", run: async (lab) => void (await rebootHost(lab.main, {}, lab)) },
+    { id: "main-reboot",
+        long: true, what: "main reboot", run: async (lab) => void (await rebootHost(lab.main, {}, lab)) },
     { id: "backup-power-cut", what: "backup power cut + boot (both backups)", run: async (lab) => void (await Promise.all(lab.backups.map((b) => rebootHost(b, { hard: true }, lab)))) },
     {
         id: "link-cut-short",
@@ -61,6 +65,7 @@ const CASES: FaultCase[] = [
     },
     {
         id: "link-cut-long",
+        long: true,
         what: `link cut (interface down) ${dur(600, 60)} s`,
         run: async (lab) => {
             await setLink(lab.main, "down", "internet", lab);
@@ -79,6 +84,7 @@ const CASES: FaultCase[] = [
     },
     {
         id: "blackhole-long",
+        long: true,
         what: `silent black hole ${dur(600, 60)} s`,
         run: async (lab) => {
             await setBlackhole(true, undefined, lab);
@@ -86,7 +92,8 @@ const CASES: FaultCase[] = [
             await setBlackhole(false, undefined, lab);
         },
     },
-    { id: "nat-rotate", what: "backup's public address changes (NAT rotation)", run: async (lab) => void (await natRotate(undefined, lab)) },
+    { id: "nat-rotate",
+        long: true, what: "backup's public address changes (NAT rotation)", run: async (lab) => void (await natRotate(undefined, lab)) },
 ];
 
 const OURS: LabTunnel = { name: "pi", backupHost: "backup1", port: 2222 };
@@ -190,7 +197,7 @@ async function main(): Promise<void> {
     const results: Array<{ id: string; what: string; ours: Array<number | null>; seed: Array<number | null> }> = [];
     for (const fc of CASES.filter((x) => only.length === 0 || only.includes(x.id))) {
         const row = { id: fc.id, what: fc.what, ours: [] as Array<number | null>, seed: [] as Array<number | null> };
-        for (let i = 0; i < reps; i++) {
+        for (let i = 0; i < (fc.long ? longReps : reps); i++) {
             // Each repetition starts with both tunnels up (a seed that never came back is reset).
             if (!(await tunnelUp(lab, subjects[1]!)) || !(await tunnelUp(lab, subjects[0]!))) {
                 await hostExec("backup2", ["sh", "-c", "systemctl restart tunnel.service"]);
@@ -223,7 +230,7 @@ async function main(): Promise<void> {
     const worst = (xs: Array<number | null>) => (xs.includes(null) ? null : Math.max(...(xs as number[])));
     const med = (xs: Array<number | null>) => (xs.includes(null) && xs.filter((x) => x !== null).length <= xs.length / 2 ? null : median(xs.map((x) => x ?? Infinity)));
     const lines = [
-        `Self-healing, ours vs seed recipe (same lab, same run; ${started.toISOString()}, ${os.cpus().length} cores, ${quick ? "quick" : "full"} mode, ${reps} rep(s), cap ${capMs / 1000} s)`,
+        `Self-healing, ours vs seed recipe (same lab, same run; ${started.toISOString()}, ${os.cpus().length} cores, ${quick ? "quick" : "full"} mode, ${reps} rep(s), ${longReps} for long faults, cap ${capMs / 1000} s)`,
         "",
         "| fault | ours median | ours worst | seed median | seed worst |",
         "|---|---|---|---|---|",
