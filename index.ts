@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { planStack } from "./components/config";
+import { MainHealthCheck } from "./components/health";
 import { ReverseTunnel } from "./components/tunnel";
 
 const config = new pulumi.Config("reverse-ssh-tunnel");
@@ -20,11 +21,22 @@ const plan = planStack(
 );
 
 const tunnels = plan.tunnels.map((args) => new ReverseTunnel(args.name, args));
+const health = new MainHealthCheck("main", { connection: plan.main });
+
+/** Run this on main (cron, monitoring): exit 0 when every backup's tunnel is up. */
+export const healthCommand = health.command;
 
 /** Per backup: its port on main, key fingerprint and main's ssh config block. */
 export const backups = Object.fromEntries(
     tunnels.map((t) => [
         t.backupName,
-        { port: t.port, ports: t.ports, keyFingerprint: t.keyFingerprint, sshConfig: t.sshConfig, unit: t.unitName },
+        {
+            port: t.port,
+            ports: t.ports,
+            keyFingerprint: t.keyFingerprint,
+            sshConfig: t.sshConfig,
+            unit: t.unitName,
+            ...(t.keyExpiry !== undefined ? { keyExpiry: t.keyExpiry, rotationReminder: t.rotationReminder } : {}),
+        },
     ]),
 );

@@ -4,6 +4,7 @@
  */
 export * from "./account";
 export * from "./connection";
+export * from "./health";
 export * from "./keypair";
 export * from "./service";
 export * from "./sshd";

@@ -12,8 +12,14 @@ export interface TunnelAccountArgs extends Omit<TunnelAccountRenderArgs, "public
     readonly connection: HostConnection;
     /** The backup's public key (OpenSSH line). */
     readonly publicKey: pulumi.Input<string>;
-    /** Keys kept authorized next to it (rotation overlap). Default none. */
+    /** Keys kept authorized next to it. Default none. */
     readonly additionalPublicKeys?: pulumi.Input<string[]>;
+    /**
+     * On an update, keep the keys already authorized next to the new one, so a backup
+     * that has not switched yet keeps working; the owner then runs
+     * {@link TunnelAccount.finalizeCommand} once the backup has switched. Default false.
+     */
+    readonly overlapKeysOnUpdate?: boolean;
 }
 
 /**
@@ -26,6 +32,8 @@ export class TunnelAccount extends pulumi.ComponentResource {
     readonly user: string;
     /** The remote command that owns the account (dependents wait on it). */
     readonly command: command.remote.Command;
+    /** The script that leaves exactly the current key(s) authorized (ends a rotation's overlap). */
+    readonly finalizeCommand: pulumi.Output<string>;
 
     constructor(name: string, args: TunnelAccountArgs, opts?: pulumi.ComponentResourceOptions) {
         super("reverse-ssh-tunnel:index:TunnelAccount", name, {}, opts);
@@ -39,17 +47,25 @@ export class TunnelAccount extends pulumi.ComponentResource {
         // Fail at construction (preview) on bad plain input, before any host is touched.
         const revoke = renderAccountRevokeScript(plain);
         renderKeyOptions({ ...plain, publicKey: "" });
-        const create = pulumi
-            .all([args.publicKey, args.additionalPublicKeys ?? []])
-            .apply(([publicKey, additionalPublicKeys]) =>
-                renderAccountApplyScript({ ...plain, publicKey, additionalPublicKeys }),
-            );
+        const render = (keepExistingKeys: boolean) =>
+            pulumi
+                .all([args.publicKey, args.additionalPublicKeys ?? []])
+                .apply(([publicKey, additionalPublicKeys]) => renderAccountApplyScript({ ...plain, publicKey, additionalPublicKeys, keepExistingKeys }));
         this.user = args.user;
         this.command = remoteScript(
             `${name}-account`,
-            { connection: args.connection, connectionKey: "main.connection", create, delete: revoke, triggers: [args.user] },
+            {
+                connection: args.connection,
+                connectionKey: "main.connection",
+                create: render(false),
+                // On update (e.g. a new key) the old key stays until finalizeKeys runs.
+                update: render(args.overlapKeysOnUpdate === true),
+                delete: revoke,
+                triggers: [args.user],
+            },
             { parent: this },
         );
+        this.finalizeCommand = render(false);
         this.registerOutputs({ user: this.user });
     }
 }

@@ -27,6 +27,12 @@ export interface TunnelAccountRenderArgs {
     readonly allowedSources?: readonly string[];
     /** Free-text label for the GECOS field, e.g. the backup's name. Default: none. */
     readonly description?: string;
+    /**
+     * Keep key lines already in the file next to the new ones (a rotation's overlap:
+     * the backup still holds the old key until it switches). Default false: the file
+     * holds exactly the given keys.
+     */
+    readonly keepExistingKeys?: boolean;
 }
 
 /** Path of the root-owned authorized-keys file for `user`. */
@@ -128,8 +134,19 @@ rst_groups=$(id -nG "$rst_user")
 [ "$rst_groups" = "$(id -ng "$rst_user")" ] || { usermod --groups '' "$rst_user"; rst_changed=1; }
 rst_install_dir /etc/ssh/reverse-ssh-tunnel 755 root root
 rst_install_dir "$rst_keys_dir" 755 root root`,
-        heredoc(`rst_install_file "$rst_keys_file" 644 root root`, keys),
-        String.raw`if [ "$rst_changed" = 1 ]; then rst_note "tunnel account $rst_user ready"; fi`,
+        heredoc(`rst_keys_new=$(mktemp) && cat >"$rst_keys_new"`, keys),
+        args.keepExistingKeys
+            ? String.raw`if [ -f "$rst_keys_file" ]; then
+    # Lines of keys not given now (e.g. the key being rotated out) stay until the next exact apply.
+    rst_keys_kept=$(mktemp)
+    grep -v '^#' -- "$rst_keys_file" | grep -vxF -f "$rst_keys_new" >"$rst_keys_kept" || true
+    cat -- "$rst_keys_kept" >>"$rst_keys_new"
+    rm -f -- "$rst_keys_kept"
+fi`
+            : "",
+        String.raw`rst_install_file "$rst_keys_file" 644 root root <"$rst_keys_new"
+rm -f -- "$rst_keys_new"
+if [ "$rst_changed" = 1 ]; then rst_note "tunnel account $rst_user ready"; fi`,
     );
 }
 

@@ -115,6 +115,10 @@ export class ReverseTunnel extends pulumi.ComponentResource {
     readonly tunnelUser: string;
     /** The unit on the backup. */
     readonly unitName: string;
+    /** Last day main accepts the key (`YYYYMMDD`), when an expiry is set. */
+    readonly keyExpiry?: string;
+    /** A reminder to rotate before the expiry, when one is set. */
+    readonly rotationReminder?: string;
 
     constructor(name: string, args: ReverseTunnelArgs, opts?: pulumi.ComponentResourceOptions) {
         super("reverse-ssh-tunnel:index:ReverseTunnel", name, {}, opts);
@@ -140,6 +144,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                 listenPorts,
                 publicKey: keys.publicKey,
                 description: `backup ${s.name}`,
+                overlapKeysOnUpdate: true,
                 ...(args.keyExpiry !== undefined ? { expiry: args.keyExpiry } : {}),
                 ...(args.allowedSources !== undefined ? { allowedSources: args.allowedSources } : {}),
             },
@@ -171,6 +176,13 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                 ...(args.compromised !== undefined ? { compromised: args.compromised } : {}),
             },
             { parent: this, dependsOn: [policy] },
+        );
+        // Rotation without downtime: main accepted the new key next to the old one
+        // (account update); once the backup has switched, only the new key remains.
+        remoteScript(
+            `${name}-key-finalize`,
+            { connection: args.main, connectionKey: "main.connection", create: account.finalizeCommand },
+            { parent: this, dependsOn: [service] },
         );
         const backupHostKeys = remoteScript(
             `${name}-backup-hostkeys`,
@@ -204,6 +216,10 @@ export class ReverseTunnel extends pulumi.ComponentResource {
         this.backupName = s.name;
         this.tunnelUser = s.tunnelUser;
         this.unitName = service.unitName;
+        if (args.keyExpiry !== undefined) {
+            this.keyExpiry = args.keyExpiry;
+            this.rotationReminder = `the tunnel key of backup ${s.name} stops working after ${args.keyExpiry.slice(0, 4)}-${args.keyExpiry.slice(4, 6)}-${args.keyExpiry.slice(6)}: change keyRotation (and keyExpiry) and run pulumi up before then`;
+        }
         this.registerOutputs({
             port: this.port,
             keyFingerprint: this.keyFingerprint,

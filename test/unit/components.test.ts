@@ -170,6 +170,21 @@ describe("ReverseTunnel options", () => {
         expect(commands(seen)).toEqual([]);
     });
 
+    it("overlaps keys during a rotation: the account update keeps old keys, a finalizer after the backup prunes them", async () => {
+        const r = await build();
+        const acct = commands(r.seen).find((c) => c.name === "pi-account");
+        expect(String(unwrap(acct?.inputs.update))).toContain("grep -vxF");
+        expect(String(unwrap(acct?.inputs.create))).not.toContain("grep -vxF");
+        const fin = commands(r.seen).find((c) => c.name === "pi-key-finalize");
+        expect(String(unwrap(fin?.inputs.create))).not.toContain("grep -vxF");
+        expect(([] as any[]).concat(r.children.find((c) => c.name === "pi-key-finalize")?.opts.dependsOn)[0].constructor.name).toBe("TunnelService");
+    });
+
+    it("exports a rotation reminder when the key expires", async () => {
+        const r = await build({ ...ARGS, keyExpiry: "20271231" });
+        expect(r.t.rotationReminder).toMatch(/stops working after 2027-12-31/);
+    });
+
     it("allows an explicit opt-out of host-key pinning", async () => {
         const r = await build({ ...ARGS, backup: { host: "192.168.1.20", insecureSkipHostKeyCheck: true } });
         const svc = commands(r.seen).find((c) => c.name === "pi-service");

@@ -56,6 +56,15 @@ describe("account scripts", () => {
     });
 });
 
+describe("key rotation overlap", () => {
+    it("keeps previously authorized key lines only when asked", () => {
+        const exact = renderAccountApplyScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY });
+        const overlap = renderAccountApplyScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, keepExistingKeys: true });
+        expect(exact).not.toContain("grep -vxF");
+        expect(overlap).toContain(`grep -v '^#' -- "$rst_keys_file" | grep -vxF -f "$rst_keys_new" >"$rst_keys_kept"`);
+    });
+});
+
 describe("main's client config for ssh backup-<name>", () => {
     it("goes to the tunnel port and accepts only the pinned backup key (ssh -G)", () => {
         const { publicKey } = makeKeyPair();
