@@ -1,5 +1,5 @@
 /**
- * Boots the lab (main, a NAT router, two backups) once for the lab project and tears
+ * Boots the lab (main, a NAT router, ten backups sharing one base rootfs) once for the lab project and tears
  * it down afterwards. A lab that cannot start is a failure, never a skip.
  * RST_LAB_KEEP=1 leaves it running for debugging.
  */
@@ -10,7 +10,7 @@ const root = path.resolve(__dirname, "../..");
 const cli = (...args: string[]) => execFileSync("npx", ["tsx", "lab/cli.ts", ...args], { cwd: root, stdio: "inherit", timeout: 1_200_000 });
 
 export function setup(): void {
-    cli("up", "--backups", "2");
+    cli("up", "--backups", "10");
 }
 
 export function teardown(): void {
