@@ -47,53 +47,35 @@ interface FaultCase {
 }
 
 const dur = (full: number, q: number) => (quick ? q : full);
-const hold = (ms: number) => sleep(ms);
+/** A fault that holds for `ms`: `on` at the start, `off` at the end. */
+const timed = (id: string, what: string, ms: number, long: boolean, on: (lab: LabDescription) => Promise<unknown>, off: (lab: LabDescription) => Promise<unknown>): FaultCase => ({
+    id,
+    what,
+    long,
+    run: async (lab) => {
+        await on(lab);
+        await sleep(ms);
+        await off(lab);
+    },
+});
+const linkCut = (id: string, ms: number, long: boolean) =>
+    timed(id, `link cut (interface down) ${ms / 1000} s`, ms, long, (lab) => setLink(lab.main, "down", "internet", lab), (lab) => setLink(lab.main, "up", "internet", lab));
+const blackhole = (id: string, ms: number, long: boolean) =>
+    timed(id, `silent black hole ${ms / 1000} s`, ms, long, (lab) => setBlackhole(true, undefined, lab), (lab) => setBlackhole(false, undefined, lab));
 
 const CASES: FaultCase[] = [
     { id: "sshd-restart", what: "sshd restart on main", run: (lab) => restartSshd(lab.main, lab) },
-    { id: "main-reboot",
-        long: true, what: "main reboot", run: async (lab) => void (await rebootHost(lab.main, {}, lab)) },
-    { id: "backup-power-cut", what: "backup power cut + boot (both backups)", run: async (lab) => void (await Promise.all(lab.backups.map((b) => rebootHost(b, { hard: true }, lab)))) },
+    { id: "main-reboot", long: true, what: "main reboot", run: async (lab) => void (await rebootHost(lab.main, {}, lab)) },
     {
-        id: "link-cut-short",
-        what: `link cut (interface down) ${dur(30, 10)} s`,
-        run: async (lab) => {
-            await setLink(lab.main, "down", "internet", lab);
-            await hold(dur(30_000, 10_000));
-            await setLink(lab.main, "up", "internet", lab);
-        },
+        id: "backup-power-cut",
+        what: "backup killed + boot (both backups)",
+        run: async (lab) => void (await Promise.all(lab.backups.map((b) => rebootHost(b, { hard: true }, lab)))),
     },
-    {
-        id: "link-cut-long",
-        long: true,
-        what: `link cut (interface down) ${dur(600, 60)} s`,
-        run: async (lab) => {
-            await setLink(lab.main, "down", "internet", lab);
-            await hold(dur(600_000, 60_000));
-            await setLink(lab.main, "up", "internet", lab);
-        },
-    },
-    {
-        id: "blackhole-short",
-        what: `silent black hole ${dur(30, 30)} s`,
-        run: async (lab) => {
-            await setBlackhole(true, undefined, lab);
-            await hold(dur(30_000, 30_000));
-            await setBlackhole(false, undefined, lab);
-        },
-    },
-    {
-        id: "blackhole-long",
-        long: true,
-        what: `silent black hole ${dur(600, 60)} s`,
-        run: async (lab) => {
-            await setBlackhole(true, undefined, lab);
-            await hold(dur(600_000, 60_000));
-            await setBlackhole(false, undefined, lab);
-        },
-    },
-    { id: "nat-rotate",
-        long: true, what: "backup's public address changes (NAT rotation)", run: async (lab) => void (await natRotate(undefined, lab)) },
+    linkCut("link-cut-short", dur(30_000, 10_000), false),
+    linkCut("link-cut-long", dur(600_000, 60_000), true),
+    blackhole("blackhole-short", 30_000, false),
+    blackhole("blackhole-long", dur(600_000, 60_000), true),
+    { id: "nat-rotate", long: true, what: "backup's public address changes (NAT rotation)", run: async (lab) => void (await natRotate(undefined, lab)) },
 ];
 
 const OURS: LabTunnel = { name: "pi", backupHost: "backup1", port: 2222 };
