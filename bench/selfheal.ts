@@ -16,7 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as c from "../components";
 import { hostExec, LabDescription, loadLab, natRotate, rebootHost, restartSshd, setBlackhole, setLink } from "../lab/client";
-import { applyTunnel, generateTunnelKey, LabTunnel, revokeOnMain } from "../test/support/apply";
+import { applyTunnel, destroyTunnel, generateTunnelKey, LabTunnel, revokeOnMain } from "../test/support/apply";
 import { applySeedBackup, applySeedMain, removeSeedBackup, removeSeedMain, SEED_USER } from "../test/support/seed";
 import { installProbeKnownHosts, Subject, timeToRecover, tunnelMemoryKb, tunnelUp } from "./probes";
 
@@ -233,7 +233,7 @@ async function main(): Promise<void> {
     console.log(`\nwrote ${file}`);
 
     // Clean up the lab hosts for whoever comes next.
-    await revokeOnMain(OURS, lab).catch(() => undefined);
+    await destroyTunnel(OURS, {}, lab).catch(() => undefined);
     await removeSeedBackup(lab, "backup2").catch(() => undefined);
     await removeSeedMain(lab).catch(() => undefined);
 

@@ -36,7 +36,6 @@ describe.sequential(`a fleet of ${N} backups on one main`, () => {
         lab = loadLab();
         expect(lab.backups.length).toBeGreaterThanOrEqual(N);
         stack = await openStack("fleet", { ...base, backups: fleet() });
-        await stack.destroy({ continueOnError: true }).catch(() => undefined);
     });
     afterAll(async () => {
         const t0 = Date.now();
@@ -52,7 +51,7 @@ describe.sequential(`a fleet of ${N} backups on one main`, () => {
         expect(res.summary.result).toBe("succeeded");
         for (let i = 1; i <= N; i++) expect(await tunnelWorks(lab.main, `b${i}`, `backup${i}`), `b${i}`).toBe(true);
         expect((await sh(lab.main, "ls /etc/ssh/sshd_config.d/ | grep -c '^00-reverse-ssh-tunnel-tunnel-b'")).trim()).toBe(String(N));
-        expect((await sh(lab.main, "ls /etc/ssh/reverse-ssh-tunnel/authorized_keys | wc -l")).trim()).toBe(String(N));
+        expect((await sh(lab.main, "ls /etc/ssh/reverse-ssh-tunnel/authorized_keys | grep -c '^tunnel-b'")).trim()).toBe(String(N));
         expect((await sh(lab.main, "getent passwd | grep -c '^tunnel-b'")).trim()).toBe(String(N));
         expect(changes((await stack.preview()).changeSummary)).toEqual({});
         figures.mainSshdPssKb = Number((await sh(lab.main, "for p in $(pgrep -f '^sshd(-session)?: tunnel-b'); do awk '/^Pss:/ {s+=$2} END {print s+0}' /proc/$p/smaps_rollup; done | awk '{t+=$1} END {print t+0}'")).trim());
@@ -76,7 +75,7 @@ describe.sequential(`a fleet of ${N} backups on one main`, () => {
     it("health command: exit 0 with all up; names a backup that is down and exits 1", async () => {
         const ok = await hostExec(lab.main, ["bash", "-c", "sleep 2; /usr/local/sbin/reverse-ssh-tunnel-health"]);
         expect(ok.code, ok.stdout + ok.stderr).toBe(0);
-        expect(ok.stdout.trim().split("\n")).toHaveLength(N + 1);
+        expect(ok.stdout.split("\n").filter((l) => /^backup-b\d+ /.test(l))).toHaveLength(N);
         await sh("backup4", "systemctl stop reverse-ssh-tunnel-b4");
         await new Promise((r) => setTimeout(r, 1000));
         const bad = await hostExec(lab.main, ["/usr/local/sbin/reverse-ssh-tunnel-health", "--json"]);

@@ -10,6 +10,8 @@ const root = path.resolve(__dirname, "../..");
 const cli = (...args: string[]) => execFileSync("npx", ["tsx", "lab/cli.ts", ...args], { cwd: root, stdio: "inherit", timeout: 1_200_000 });
 
 export function setup(): void {
+    // Fresh hosts every run: nothing left over from a benchmark or an earlier run.
+    cli("down", "--purge");
     cli("up", "--backups", "10");
 }
 

@@ -2,7 +2,7 @@
  * The tunnel on real hosts: end state, a working tunnel, the leaked-key attack
  * matrix, lockout safety, idempotency, self-healing smoke, and revocation.
  */
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as c from "../../components";
 import { hostExec, LabDescription, loadLab, restartSshd, setLink } from "../../lab/client";
 import { applyTunnel, AppliedTunnel, destroyTunnel, runScript } from "../support/apply";
@@ -17,6 +17,12 @@ describe.sequential("reverse tunnel on the lab", () => {
     let pi: AppliedTunnel;
     let etcBefore: { main: Map<string, string>; backup: Map<string, string> };
     const timings: Record<string, number> = {};
+
+    afterAll(async () => {
+        // Leave the hosts clean for the next file even when a test failed midway.
+        await destroyTunnel(PI, {}, lab).catch(() => undefined);
+        await destroyTunnel(GARAGE, {}, lab).catch(() => undefined);
+    });
 
     beforeAll(async () => {
         lab = loadLab();

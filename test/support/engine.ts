@@ -34,12 +34,18 @@ export function engineEnv(): Record<string, string> {
     };
 }
 
-/** Opens (creating if needed) stack `name` of this project with `config` (project namespace, plain values). */
+/**
+ * Opens stack `name` of this project with `config` (project namespace, plain values).
+ * A stack left by an earlier run is removed first: its state would describe hosts
+ * that a fresh lab no longer has.
+ */
 export async function openStack(name: string, config: Record<string, unknown>): Promise<Stack> {
     const envVars = engineEnv();
     // The CLI is found on PATH by the Automation API in this process too.
     process.env.PATH = envVars.PATH;
-    const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: ROOT }, { envVars });
+    const old = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: ROOT }, { envVars });
+    await old.workspace.removeStack(name, { force: true });
+    const stack = await LocalWorkspace.createStack({ stackName: name, workDir: ROOT }, { envVars });
     await setStackConfig(stack, config);
     return stack;
 }

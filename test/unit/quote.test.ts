@@ -23,9 +23,9 @@ describe("shQuote", () => {
                 expect(r.stdout).toBe(s);
                 expect(fs.existsSync(canary)).toBe(false);
             }),
-            { numRuns: 300 },
+            { numRuns: 200 },
         );
-    });
+    }, 180_000);
 
     it("keeps a list as separate arguments", () => {
         fc.assert(
@@ -35,7 +35,7 @@ describe("shQuote", () => {
             }),
             { numRuns: 100 },
         );
-    });
+    }, 180_000);
 
     it("refuses NUL, which no shell word can hold", () => {
         expect(() => shQuote("a\0b")).toThrow(/NUL/);
@@ -52,5 +52,5 @@ describe("heredoc", () => {
             }),
             { numRuns: 150 },
         );
-    });
+    }, 180_000);
 });
