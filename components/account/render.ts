@@ -1,9 +1,8 @@
-import { heredoc, renderScript, shQuote } from "../shell";
+import { ACCOUNT_MARKER, heredoc, renderScript, shQuote } from "../shell";
 import { AUTHORIZED_KEYS_DIR, FORCED_COMMAND, permitListenValue } from "../sshd/policy";
 import { ConfigError, parsePublicKey, validatePort, validateUserName } from "../validation";
 
-/** Marker in the account's GECOS field: only accounts carrying it are ever modified or deleted. */
-export const ACCOUNT_MARKER = "reverse-ssh-tunnel";
+export { ACCOUNT_MARKER };
 
 /** Inputs of the tunnel-account renderers. */
 export interface TunnelAccountRenderArgs {
@@ -109,19 +108,8 @@ rst_gecos=${shQuote(gecos)}
 rst_keys_dir=${shQuote(AUTHORIZED_KEYS_DIR)}
 rst_keys_file=${shQuote(authorizedKeysPath(args.user))}`,
         String.raw`rst_lock
-rst_nologin=$(command -v nologin || true)
-[ -n "$rst_nologin" ] || rst_nologin=/usr/sbin/nologin
-[ -x "$rst_nologin" ] || rst_fail "no nologin shell found on this host"
-if rst_entry=$(getent passwd "$rst_user"); then
-    case "$(printf '%s' "$rst_entry" | cut -d: -f5)" in
-    ${ACCOUNT_MARKER}*) ;;
-    *) rst_fail "account $rst_user already exists and was not created by reverse-ssh-tunnel; choose another tunnel user name" ;;
-    esac
-else
-    useradd --system --user-group --no-create-home --home-dir /nonexistent \
-        --shell "$rst_nologin" --comment "$rst_gecos" "$rst_user"
-    rst_changed=1
-fi
+rst_nologin=$(rst_nologin_shell)
+rst_ensure_account "$rst_user" "$rst_gecos" "choose another tunnel user name"
 rst_entry=$(getent passwd "$rst_user")
 [ "$(printf '%s' "$rst_entry" | cut -d: -f7)" = "$rst_nologin" ] || { usermod --shell "$rst_nologin" "$rst_user"; rst_changed=1; }
 [ "$(printf '%s' "$rst_entry" | cut -d: -f5)" = "$rst_gecos" ] || { usermod --comment "$rst_gecos" "$rst_user"; rst_changed=1; }
@@ -164,31 +152,15 @@ export function renderAccountRevokeScript(args: Pick<TunnelAccountRenderArgs, "u
 rst_keys_file=${shQuote(authorizedKeysPath(args.user))}
 rst_ports=${shQuote(args.listenPorts.join(" "))}`,
         String.raw`rst_lock
-rst_ours=0
-if rst_entry=$(getent passwd "$rst_user"); then
-    case "$(printf '%s' "$rst_entry" | cut -d: -f5)" in
-    ${ACCOUNT_MARKER}*) rst_ours=1 ;;
-    *) rst_note "account $rst_user exists but is not ours; leaving it alone" ;;
-    esac
-fi
-if [ "$rst_ours" = 1 ]; then
-    usermod --expiredate 1 "$rst_user"
-fi
+# Expired first: no new login even if a key were still found somewhere.
+[ "$(rst_account_state "$rst_user")" != ours ] || usermod --expiredate 1 "$rst_user"
+[ "$(rst_account_state "$rst_user")" != foreign ] || rst_note "account $rst_user exists but is not ours; leaving it alone"
 rst_remove "$rst_keys_file"
 # Directories go only once no other tunnel account uses them (rmdir of a non-empty one is a no-op).
 rst_remove "$(dirname -- "$rst_keys_file")" /etc/ssh/reverse-ssh-tunnel
-if [ "$rst_ours" = 1 ]; then
-    # The session processes of an sshd connection run as the user: killing them
-    # ends the live tunnel even though sshd's privileged monitor runs as root.
-    for _ in $(seq 1 50); do
-        pkill -KILL -u "$rst_user" 2>/dev/null || true
-        pgrep -u "$rst_user" >/dev/null 2>&1 || break
-        sleep 0.1
-    done
-    pgrep -u "$rst_user" >/dev/null 2>&1 && rst_fail "processes of $rst_user survived SIGKILL for 5 s"
-    userdel "$rst_user" 2>/dev/null || userdel --force "$rst_user"
-    rst_changed=1
-fi
+# The session processes of an sshd connection run as the user: killing them ends the
+# live tunnel even though sshd's privileged monitor runs as root.
+rst_delete_account "$rst_user"
 for rst_port in $rst_ports; do
     if command -v ss >/dev/null 2>&1 && [ -n "$(ss -Hltn "sport = :$rst_port" 2>/dev/null)" ]; then
         rst_note "port $rst_port is still listening on this host (not by $rst_user, which is gone)"

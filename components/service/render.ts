@@ -1,4 +1,4 @@
-import { heredoc, renderScript, shQuote } from "../shell";
+import { ACCOUNT_MARKER, heredoc, renderScript, shQuote } from "../shell";
 import { ConfigError, isIpLiteral, parsePublicKey, validateHost, validatePort, validateTunnelName, validateUserName } from "../validation";
 
 /** One reverse forward: main's `localhost:remotePort` reaches the backup's `localHost:localPort`. */
@@ -259,16 +259,7 @@ rst_key=${shQuote(p.privateKey)}`,
         String.raw`rst_lock
 command -v ssh >/dev/null 2>&1 || rst_fail "the OpenSSH client (ssh) is not installed on this host"
 [ -f "$rst_key" ] || rst_fail "the tunnel key $rst_key is missing"
-if rst_entry=$(getent passwd "$rst_user"); then
-    case "$(printf '%s' "$rst_entry" | cut -d: -f5)" in
-    reverse-ssh-tunnel*) ;;
-    *) rst_fail "account $rst_user already exists and was not created by reverse-ssh-tunnel; set another serviceUser" ;;
-    esac
-else
-    useradd --system --user-group --no-create-home --home-dir /nonexistent \
-        --shell "$(command -v nologin || echo /usr/sbin/nologin)" --comment "reverse-ssh-tunnel service" "$rst_user"
-    rst_changed=1
-fi
+rst_ensure_account "$rst_user" "${ACCOUNT_MARKER} service" "set another serviceUser"
 rst_install_dir "$rst_dir" 755 root root`,
         heredoc(`rst_install_file "$rst_dir/ssh_config" 644 root root`, renderSshClientConfig(args)),
         heredoc(`rst_install_file "$rst_dir/known_hosts" 644 root root`, renderKnownHosts(args)),
@@ -322,15 +313,7 @@ rst_remove "$rst_unit_path" "$rst_dir/ssh_config" "$rst_dir/known_hosts" "$rst_d
 rst_remove /etc/reverse-ssh-tunnel
 systemctl daemon-reload
 systemctl reset-failed "$rst_unit" 2>/dev/null || true
-if rst_entry=$(getent passwd "$rst_user"); then
-    case "$(printf '%s' "$rst_entry" | cut -d: -f5)" in
-    reverse-ssh-tunnel*)
-        pkill -KILL -u "$rst_user" 2>/dev/null || true
-        userdel "$rst_user" 2>/dev/null || userdel --force "$rst_user"
-        rst_changed=1
-        ;;
-    esac
-fi
+rst_delete_account "$rst_user"
 if [ "$rst_changed" = 1 ]; then rst_note "tunnel service removed"; fi`,
     );
 }

@@ -1,4 +1,10 @@
 /**
+ * Marker in the GECOS field of every account this library creates: only accounts
+ * carrying it are ever modified or deleted.
+ */
+export const ACCOUNT_MARKER = "reverse-ssh-tunnel";
+
+/**
  * The bash prelude every rendered remote script starts with: strict mode, a fixed
  * PATH and locale, and small idempotent file primitives that only touch a file when
  * its content, mode or owner differ (so a second apply changes nothing on disk).
@@ -58,6 +64,49 @@ rst_remove() {
             rst_changed=1
         fi
     done
+}
+# rst_nologin_shell: the host's nologin, wherever its distribution puts it.
+rst_nologin_shell() {
+    command -v nologin || { [ -x /usr/sbin/nologin ] && echo /usr/sbin/nologin; } || rst_fail "no nologin shell found on this host"
+}
+# rst_account_state USER: "ours" (carries the marker), "foreign" or "absent".
+rst_account_state() {
+    local entry
+    entry=$(getent passwd "$1") || { echo absent; return 0; }
+    case "$(printf '%s' "$entry" | cut -d: -f5)" in
+    ${ACCOUNT_MARKER}*) echo ours ;;
+    *) echo foreign ;;
+    esac
+}
+# rst_ensure_account USER GECOS HINT: a system account (nologin, no home, own group),
+# created when absent, kept when ours, refused when it belongs to someone else.
+# shellcheck disable=SC2034
+rst_ensure_account() {
+    case "$(rst_account_state "$1")" in
+    ours) ;;
+    foreign) rst_fail "account $1 already exists and was not created by reverse-ssh-tunnel; $3" ;;
+    absent)
+        local shell
+        shell=$(rst_nologin_shell)
+        useradd --system --user-group --no-create-home --home-dir /nonexistent \
+            --shell "$shell" --comment "$2" "$1"
+        rst_changed=1
+        ;;
+    esac
+}
+# rst_delete_account USER: kills every process of an account of ours (that ends its
+# sshd sessions) and deletes it; leaves any other account alone.
+# shellcheck disable=SC2034
+rst_delete_account() {
+    [ "$(rst_account_state "$1")" = ours ] || return 0
+    for _ in $(seq 1 50); do
+        pkill -KILL -u "$1" 2>/dev/null || true
+        pgrep -u "$1" >/dev/null 2>&1 || break
+        sleep 0.1
+    done
+    pgrep -u "$1" >/dev/null 2>&1 && rst_fail "processes of $1 survived SIGKILL for 5 s"
+    userdel "$1" 2>/dev/null || userdel --force "$1"
+    rst_changed=1
 }
 # rst_lock: serialises every reverse-ssh-tunnel script on this host (parallel Pulumi applies).
 rst_lock() {

@@ -50,9 +50,14 @@ describe("account scripts", () => {
     });
     it("revokes by expiring, deleting the key, killing sessions, then removing the account", () => {
         const r = renderAccountRevokeScript({ user: "tunnel-pi", listenPorts: [2222] });
-        const order = ["usermod --expiredate 1", 'rst_remove "$rst_keys_file"', "pkill -KILL -u", "userdel"].map((s) => r.indexOf(s));
+        const body = r.slice(r.lastIndexOf("rst_lock\n"));
+        const order = ["usermod --expiredate 1", 'rst_remove "$rst_keys_file"', 'rst_delete_account "$rst_user"'].map((s) => body.indexOf(s));
         expect(order.every((i) => i > 0)).toBe(true);
         expect([...order].sort((a, b) => a - b)).toEqual(order);
+        // rst_delete_account kills every process of the account before deleting it.
+        const fn = r.slice(r.indexOf("rst_delete_account() {"), r.indexOf("rst_lock() {"));
+        expect(fn.indexOf("pkill -KILL -u")).toBeGreaterThan(0);
+        expect(fn.indexOf("userdel")).toBeGreaterThan(fn.indexOf("pkill -KILL -u"));
     });
 });
 
