@@ -10,20 +10,14 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { hostExec, loadLab } from "../lab/client";
+import { loadLab } from "../lab/client";
+import { sshdPssKb } from "../test/support/hosts";
 import { openStack, setStackConfig } from "../test/support/engine";
 
 const args = process.argv.slice(2);
 const i = args.indexOf("--sizes");
 const sizes = (i >= 0 ? args[i + 1]! : "1,5,20").split(",").map(Number);
 const root = path.resolve(__dirname, "..");
-
-/** PSS (kB) of every sshd process serving a tunnel account on main. */
-async function tunnelsPssKb(): Promise<number> {
-    const lab = loadLab();
-    const r = await hostExec(lab.main, ["sh", "-c", "for p in $(pgrep -f '^sshd(-session)?: tunnel-'); do awk '/^Pss:/ {s+=$2} END {print s+0}' /proc/$p/smaps_rollup; done | awk '{t+=$1} END {print t+0}'"]);
-    return Number(r.stdout.trim());
-}
 
 async function main(): Promise<void> {
     const max = Math.max(...sizes);
@@ -40,7 +34,7 @@ async function main(): Promise<void> {
         const upMs = Date.now() - t0;
         if (up.summary.result !== "succeeded") throw new Error(`up failed for N=${n}`);
         await new Promise((r) => setTimeout(r, 3000));
-        const pss = await tunnelsPssKb();
+        const pss = await sshdPssKb(loadLab().main, "tunnel-[a-z0-9-]+");
         t0 = Date.now();
         await stack.up();
         const noopUpMs = Date.now() - t0;

@@ -50,13 +50,3 @@ export async function timeToRecover(lab: LabDescription, subjects: Subject[], ca
     }
     return out;
 }
-
-/** PSS (kB) of the sshd processes serving `user` on main (monitor + session), summed. */
-export async function tunnelMemoryKb(lab: LabDescription, user: string): Promise<number> {
-    const r = await hostExec(lab.main, [
-        "sh",
-        "-c",
-        `for p in $(pgrep -f "^sshd(-session)?: ${user}( |$|@)"); do awk '/^Pss:/ {s+=$2} END {print s+0}' /proc/$p/smaps_rollup; done | awk '{t+=$1} END {print t+0}'`,
-    ]);
-    return Number(r.stdout.trim());
-}

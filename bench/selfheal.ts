@@ -10,7 +10,7 @@
  * (CI) fault durations are shortened and the process exits non-zero when one of our
  * recoveries exceeds twice its budget or a revocation exceeds 10 s.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -18,7 +18,8 @@ import * as c from "../components";
 import { hostExec, LabDescription, loadLab, natRotate, rebootHost, restartSshd, setBlackhole, setLink } from "../lab/client";
 import { applyTunnel, destroyTunnel, generateTunnelKey, LabTunnel, revokeOnMain } from "../test/support/apply";
 import { applySeedBackup, applySeedMain, removeSeedBackup, removeSeedMain, SEED_USER } from "../test/support/seed";
-import { installProbeKnownHosts, Subject, timeToRecover, tunnelMemoryKb, tunnelUp } from "./probes";
+import { keyRefused, sshdPssKb } from "../test/support/hosts";
+import { installProbeKnownHosts, Subject, timeToRecover, tunnelUp } from "./probes";
 
 const args = process.argv.slice(2);
 const flag = (n: string) => args.includes(`--${n}`);
@@ -111,13 +112,7 @@ async function provision(lab: LabDescription, seedKey: { privateKey: string; pub
 
 /** Revocation timeline for ours: start -> key refused, live tunnel cut, port closed. */
 async function measureRevocation(lab: LabDescription, stolenKey: string): Promise<{ keyRefusedMs: number; tunnelCutMs: number; portClosedMs: number }> {
-    const kf = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rst-rev-")), "k");
-    fs.writeFileSync(kf, stolenKey, { mode: 0o600 });
-    const main = lab.hosts[lab.main]!;
-    const keyRefused = () =>
-        /Permission denied/.test(
-            spawnSync("ssh", ["-F", "/dev/null", "-i", kf, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${lab.knownHostsPath}`, "-o", "ConnectTimeout=3", "-N", "-o", "ExitOnForwardFailure=yes", "-R", "localhost:2299:localhost:22", `tunnel-pi@${main.addresses.operator}`], { encoding: "utf8", timeout: 3000 }).stderr,
-        );
+    const refused = () => keyRefused(lab, "tunnel-pi", stolenKey, 3000);
     const t0 = Date.now();
     const marks = { keyRefusedMs: -1, tunnelCutMs: -1, portClosedMs: -1 };
     let done = false;
@@ -128,7 +123,7 @@ async function measureRevocation(lab: LabDescription, stolenKey: string): Promis
             const [live, port] = st.stdout.trim().split("\n");
             if (marks.tunnelCutMs < 0 && live === "cut") marks.tunnelCutMs = Date.now() - t0;
             if (marks.portClosedMs < 0 && port === "closed") marks.portClosedMs = Date.now() - t0;
-            if (marks.keyRefusedMs < 0 && keyRefused()) marks.keyRefusedMs = Date.now() - t0;
+            if (marks.keyRefusedMs < 0 && refused()) marks.keyRefusedMs = Date.now() - t0;
             await sleep(100);
         }
     })();
@@ -197,7 +192,7 @@ async function main(): Promise<void> {
         results.push(row);
     }
 
-    const memKb = await tunnelMemoryKb(lab, "tunnel-pi");
+    const memKb = await sshdPssKb(lab.main, "tunnel-pi");
     const tp = await throughput(lab).catch((e: Error) => ({ error: e.message }));
     const revocations: Array<{ keyRefusedMs: number; tunnelCutMs: number; portClosedMs: number }> = [];
     for (let i = 0; i < reps; i++) {

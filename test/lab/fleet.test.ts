@@ -3,15 +3,11 @@
  * (parallel commands against one main), isolation, the health command, revoking one
  * without disturbing the others, and key rotation without downtime.
  */
-import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostExec, LabDescription, loadLab } from "../../lab/client";
 import { changes, openStack, setStackConfig } from "../support/engine";
-import { sh, tunnelWorks, writeReport } from "../support/hosts";
+import { sh, sshdPssKb, tryTunnelKey, tunnelWorks, writeReport } from "../support/hosts";
 
 const N = 10;
 const base = { lab: ".state/lab/lab.json", main: { lab: "main" } };
@@ -54,19 +50,13 @@ describe.sequential(`a fleet of ${N} backups on one main`, () => {
         expect((await sh(lab.main, "ls /etc/ssh/reverse-ssh-tunnel/authorized_keys | grep -c '^tunnel-b'")).trim()).toBe(String(N));
         expect((await sh(lab.main, "getent passwd | grep -c '^tunnel-b'")).trim()).toBe(String(N));
         expect(changes((await stack.preview()).changeSummary)).toEqual({});
-        figures.mainSshdPssKb = Number((await sh(lab.main, "for p in $(pgrep -f '^sshd(-session)?: tunnel-b'); do awk '/^Pss:/ {s+=$2} END {print s+0}' /proc/$p/smaps_rollup; done | awk '{t+=$1} END {print t+0}'")).trim());
+        figures.mainSshdPssKb = await sshdPssKb(lab.main, "tunnel-b[0-9]+");
     });
 
     it("isolation: b1's key cannot listen on b2's port", async () => {
         await sh("backup2", "systemctl stop reverse-ssh-tunnel-b2");
         const key = await sh("backup1", "cat /etc/reverse-ssh-tunnel/b1/id_tunnel");
-        const kf = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rst-iso-")), "k");
-        fs.writeFileSync(kf, key, { mode: 0o600 });
-        const r = spawnSync(
-            "ssh",
-            ["-F", "/dev/null", "-i", kf, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${lab.knownHostsPath}`, "-o", "ExitOnForwardFailure=yes", "-N", "-R", "localhost:2302:localhost:22", `tunnel-b1@${lab.hosts[lab.main]!.addresses.operator}`],
-            { encoding: "utf8", timeout: 10_000 },
-        );
+        const r = tryTunnelKey(lab, "tunnel-b1", key, 2302);
         expect(r.stderr).toMatch(/remote port forwarding failed for listen port 2302/);
         expect((await sh(lab.main, "ss -Hltn 'sport = :2302' | wc -l")).trim()).toBe("0");
         await sh("backup2", "systemctl start reverse-ssh-tunnel-b2");

@@ -7,7 +7,7 @@ import * as c from "../../components";
 import { hostExec, LabDescription, loadLab, restartSshd, setLink } from "../../lab/client";
 import { applyTunnel, AppliedTunnel, destroyTunnel, runScript } from "../support/apply";
 import { runAttackMatrix } from "../support/attacks";
-import { etcSnapshot, sh, snapshotDiff, tunnelWorks, waitFor, writeReport } from "../support/hosts";
+import { etcSnapshot, sh, snapshotDiff, tryTunnelKey, tunnelWorks, waitFor, writeReport } from "../support/hosts";
 
 const PI = { name: "pi", backupHost: "backup1", port: 2222 };
 const GARAGE = { name: "garage", backupHost: "backup2", port: 2223 };
@@ -162,13 +162,7 @@ describe.sequential("reverse tunnel on the lab", () => {
         expect((await sh(lab.main, "pgrep -u tunnel-pi || true")).trim()).toBe("");
         expect((await sh(lab.main, "ss -Hltn 'sport = :2222'")).trim()).toBe("");
         // The old key is refused from anywhere.
-        const fs = await import("node:fs");
-        const os = await import("node:os");
-        const path = await import("node:path");
-        const kf = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rst-old-")), "k");
-        fs.writeFileSync(kf, stolen, { mode: 0o600 });
-        const { spawnSync } = await import("node:child_process");
-        const r = spawnSync("ssh", ["-F", "/dev/null", "-i", kf, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${lab.knownHostsPath}`, "-o", "ExitOnForwardFailure=yes", "-N", "-R", "localhost:2222:localhost:22", `tunnel-pi@${lab.hosts[lab.main]!.addresses.operator}`], { encoding: "utf8", timeout: 20_000 });
+        const r = tryTunnelKey(lab, "tunnel-pi", stolen, 2222, 20_000);
         expect(r.status).not.toBe(0);
         expect(r.stderr).toMatch(/Permission denied/);
         expect(snapshotDiff(etcBefore.backup, await etcSnapshot("backup1"))).toEqual([]);

@@ -23,12 +23,13 @@ export async function runScript(host: string, script: string, opts: { stdin?: st
     const lab = opts.lab ?? loadLab();
     const h = getHost(host, lab);
     const cmd = c.privileged({ user: h.adminUser }, script);
-    let r = await adminSsh(host, cmd, { ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}), timeoutMs: 120_000 }, lab);
+    const dial = () => adminSsh(host, cmd, { ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}), timeoutMs: 120_000 }, lab);
+    let r = await dial();
     // Like @pulumi/command's dialErrorLimit: a dial that fails (e.g. while sshd re-executes
     // itself on a reload and rebinds its socket) is retried; the script never started.
     for (let i = 0; i < 10 && r.code === 255 && /Connection refused|Connection reset|kex_exchange_identification|Connection closed by/.test(r.stderr) && r.stdout === ""; i++) {
         await new Promise((res) => setTimeout(res, 500));
-        r = await adminSsh(host, cmd, { ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}), timeoutMs: 120_000 }, lab);
+        r = await dial();
     }
     if (r.code !== 0 && !opts.allowFail) {
         throw new Error(`script failed on ${host} (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);

@@ -1,7 +1,9 @@
 /** Read-only probes of lab hosts used by the lab tests. */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
-import { hostExec } from "../../lab/client";
+import { hostExec, LabDescription } from "../../lab/client";
 
 /** Runs a shell snippet as root on a lab host and returns stdout; throws on failure. */
 export async function sh(host: string, script: string, opts: { stdin?: string; allowFail?: boolean } = {}): Promise<string> {
@@ -57,4 +59,33 @@ export function writeReport(name: string, data: unknown): string {
     const file = path.join(dir, name);
     fs.writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
     return file;
+}
+
+/**
+ * Tries tunnel account `user` on main with `privateKey` from the operator (another
+ * host than the backup), asking for `-R localhost:listenPort`. Returns ssh's exit
+ * status (null when it was still running at `timeoutMs`, i.e. connected) and stderr.
+ */
+export function tryTunnelKey(lab: LabDescription, user: string, privateKey: string, listenPort: number, timeoutMs = 10_000): { status: number | null; stderr: string } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rst-key-"));
+    const kf = path.join(dir, "k");
+    fs.writeFileSync(kf, privateKey, { mode: 0o600 });
+    const r = spawnSync(
+        "ssh",
+        ["-F", "/dev/null", "-i", kf, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${lab.knownHostsPath}`, "-o", "ConnectTimeout=5", "-o", "ExitOnForwardFailure=yes", "-N", "-R", `localhost:${listenPort}:localhost:22`, `${user}@${lab.hosts[lab.main]!.addresses.operator}`],
+        { encoding: "utf8", timeout: timeoutMs },
+    );
+    fs.rmSync(dir, { recursive: true, force: true });
+    return { status: r.status, stderr: r.stderr ?? "" };
+}
+
+/** True when main refuses `privateKey` for `user` (authentication fails). */
+export function keyRefused(lab: LabDescription, user: string, privateKey: string, timeoutMs = 4000): boolean {
+    return /Permission denied/.test(tryTunnelKey(lab, user, privateKey, 2299, timeoutMs).stderr);
+}
+
+/** PSS (kB) of main's sshd processes serving accounts whose names match `userPattern` (an ERE). */
+export async function sshdPssKb(main: string, userPattern: string): Promise<number> {
+    const out = await sh(main, `for p in $(pgrep -f '^sshd(-session)?: (${userPattern})( |$|@)'); do awk '/^Pss:/ {s+=$2} END {print s+0}' /proc/$p/smaps_rollup; done | awk '{t+=$1} END {print t+0}'`);
+    return Number(out.trim());
 }
