@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { HostConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
 import {
+    ForwardSpec,
     PLACEHOLDER_KEY,
     renderKeyInstallScript,
     renderServiceInstallScript,
@@ -14,7 +15,13 @@ import {
 export * from "./render";
 
 /** Inputs of {@link TunnelService}. */
-export interface TunnelServiceArgs extends Omit<TunnelServiceRenderArgs, "mainHostKeys"> {
+export interface TunnelServiceArgs extends Omit<TunnelServiceRenderArgs, "mainHostKeys" | "forwards"> {
+    /**
+     * Reverse forwards; the first is the SSH port main uses to reach the backup. May
+     * come from another resource (e.g. the backup's sshd port read at apply); a
+     * plain list is checked at construction, an Output before the first command.
+     */
+    readonly forwards: pulumi.Input<ForwardSpec[]>;
     /** How Pulumi reaches the backup. */
     readonly connection: HostConnection;
     /** Main's host keys, read from main over the pinned provisioning connection. */
@@ -41,10 +48,11 @@ export class TunnelService extends pulumi.ComponentResource {
 
     constructor(name: string, args: TunnelServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("reverse-ssh-tunnel:index:TunnelService", name, {}, opts);
-        const { connection, privateKey, mainHostKeys, compromised, ...plain } = args;
+        const { connection, privateKey, mainHostKeys, compromised, forwards, ...plain } = args;
         const retain = compromised === true ? { retainOnDelete: true } : {};
         // Validate plain settings now (preview), with a syntactically valid placeholder key.
-        renderSshClientConfig({ ...plain, mainHostKeys: [PLACEHOLDER_KEY] });
+        const known = pulumi.Output.isInstance(forwards) ? [{ remotePort: 1024 }] : (forwards as ForwardSpec[]);
+        renderSshClientConfig({ ...plain, forwards: known, mainHostKeys: [PLACEHOLDER_KEY] });
         const remove = renderServiceRemoveScript(plain);
         const key = remoteScript(
             `${name}-tunnel-key`,
@@ -64,7 +72,9 @@ export class TunnelService extends pulumi.ComponentResource {
             {
                 connection,
                 connectionKey: "backup.connection",
-                create: pulumi.output(mainHostKeys).apply((keys) => renderServiceInstallScript({ ...plain, mainHostKeys: keys })),
+                create: pulumi
+                    .all([mainHostKeys, forwards])
+                    .apply(([keys, fwd]) => renderServiceInstallScript({ ...plain, forwards: fwd as ForwardSpec[], mainHostKeys: keys })),
                 delete: remove,
                 triggers: [plain.name],
             },
