@@ -142,9 +142,12 @@ export function rebootHost(lab: LabDescription, host: string, opts: RebootOption
   });
 }
 
-/** `systemctl restart ssh` inside the host; throws if it fails. */
+/**
+ * Restart sshd inside the host: `systemctl restart` of its sshd unit (ssh.service,
+ * sshd.service, or ssh.socket for per-connection sshd); throws if it fails.
+ */
 export async function restartSshd(lab: LabDescription, host: string): Promise<void> {
-  hostOf(lab, host);
-  const r = await execIn(host, ["systemctl", "restart", "ssh.service"], { timeoutMs: 30_000 });
-  if (r.code !== 0) throw new Error(`${host}: systemctl restart ssh failed (${r.code}): ${r.stderr.trim()}`);
+  const unit = hostOf(lab, host).sshdUnit ?? "ssh.service";
+  const r = await execIn(host, ["systemctl", "restart", unit], { timeoutMs: 30_000 });
+  if (r.code !== 0) throw new Error(`${host}: systemctl restart ${unit} failed (${r.code}): ${r.stderr.trim()}`);
 }
