@@ -14,12 +14,14 @@ import { defaultBackupNames, type LinkKind } from "./topology";
 /** Usage text. */
 export const USAGE = `usage: npx tsx lab/cli.ts COMMAND [ARGS]
 
-  up [--release R] [--backups N|name,name] [--host NAME:key=value,...]... [--timeout SECONDS] [--force]
+  up [--release R] [--backups N|name,name] [--mains N] [--host NAME:key=value,...]... [--timeout SECONDS] [--force]
                          build/reuse the base rootfs, boot main + backups, write .state/lab/lab.json
                          --host sets one host's options (repeatable), keys:
                            release=bookworm|trixie   sshd=service|socket|inetd|sshd-unit
                            port=N (sshd port, default 22)   user=NAME (backups: holder of main's
                            admin key, default pi; user=admin: no extra user)
+                           main=main2 (backups: the main it belongs to; needs --mains 2)
+                         --mains N: mains main, main2 .. (each with its own addresses)
   down [--purge]         stop everything (--purge also deletes host state, lab keys and the
                          root-namespace guard; the base rootfs cache is kept)
   status [--json]        show hosts, namespaces, links, NAT and blackhole state
@@ -117,6 +119,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         release: str(p, "release") ?? DEFAULT_RELEASE,
         backups: backupNames(str(p, "backups")),
         hosts: parseHostSpecs(p.all.get("host") ?? []),
+        mains: str(p, "mains") ? Number(str(p, "mains")) : undefined,
         timeoutMs: str(p, "timeout") ? Number(str(p, "timeout")) * 1000 : undefined,
         force: p.flags.has("force"),
         log,

@@ -8,7 +8,7 @@ import { withLabLock } from "./lock";
 import { blackholed, currentSnat, linkState, nsRun, setBlackholed, setIfUp, setSnat } from "./network";
 import { execIn } from "./nsexec";
 import { labJsonPath } from "./paths";
-import { IF, ROUTER_NETNS, ROUTER_SPARE_WAN_ADDR, ROUTER_WAN_ADDR, defaultLinkFor, planTopology, type LinkKind } from "./topology";
+import { ROUTER_NETNS, ROUTER_SPARE_WAN_ADDR, ROUTER_WAN_ADDR, defaultLinkFor, planOfLab, type LinkKind } from "./topology";
 import type { LabDescription, LabHost } from "./types";
 import { waitReady, type ReadyInfo } from "./wait";
 
@@ -22,16 +22,16 @@ function hostOf(lab: LabDescription, name: string): LabHost {
 export function linkEndpoint(lab: LabDescription, host: string, kind?: LinkKind): { ns: string | null; ifname: string; kind: LinkKind } {
   const h = hostOf(lab, host);
   const k = kind ?? defaultLinkFor(h.role);
-  const plan = planTopology(lab.backups);
-  const p = h.role === "main" ? plan.main : plan.backups.find((b) => b.name === host)!;
+  const plan = planOfLab(lab);
+  const p = [...plan.mains, ...plan.backups].find((x) => x.name === host)!;
   switch (k) {
     case "operator":
     case "home":
       if ((k === "home") !== (h.role === "backup")) throw new Error(`${host} has no ${k} link`);
       return { ns: null, ifname: p.rootIf, kind: k };
     case "internet":
-      if (h.role !== "main") throw new Error(`only main has an "internet" link (a backup's uplink is "lan")`);
-      return { ns: ROUTER_NETNS, ifname: IF.wan, kind: k };
+      if (h.role !== "main") throw new Error(`only mains have an "internet" link (a backup's uplink is "lan")`);
+      return { ns: ROUTER_NETNS, ifname: p.routerWanIf!, kind: k };
     case "lan":
       if (h.role !== "backup") throw new Error(`only backups have a "lan" link`);
       return { ns: ROUTER_NETNS, ifname: p.routerPort!, kind: k };

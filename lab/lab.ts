@@ -36,6 +36,7 @@ import {
   ROUTER_NETNS,
   ROUTER_SPARE_WAN_ADDR,
   ROUTER_WAN_ADDR,
+  planOfLab,
   planTopology,
   type HostPlan,
   type TopologyPlan,
@@ -52,6 +53,8 @@ export interface UpOptions {
   release?: string;
   /** backup host names (default ["backup1"]) */
   backups?: string[];
+  /** number of mains: "main", then "main2" .. (default 1); a backup joins one with `hosts.NAME.main` */
+  mains?: number;
   /**
    * Per-host options by host name (release, sshd mode, sshd port, backup user); see
    * {@link HostOptions}. Default: none, every host a plain `release` host with ssh.service on 22.
@@ -129,6 +132,7 @@ export function hostStateId(baseId: string, o: HostOptions): string {
 
 async function prepareHost(
   p: HostPlan,
+  mainPlan: (name: string | undefined) => HostPlan,
   base: BaseRootfs,
   o: HostOptions,
   admin: { publicKey: string },
@@ -150,7 +154,7 @@ async function prepareHost(
     root: hp.merged,
     adminPublicKey: admin.publicKey,
     mainAdmin,
-    mainPublicAddr: MAIN_PUBLIC_ADDR,
+    mainPublicAddr: p.role === "backup" ? mainPlan(p.mainName).publicAddr : undefined,
     sshd: o.sshd,
     sshPort: o.sshPort,
     backupUser: o.backupUser,
@@ -167,7 +171,7 @@ function describeHost(p: HostPlan, hostKeys: { ed25519: string; rsa: string }, a
     index: p.index,
     addresses:
       p.role === "main"
-        ? { operator: p.operatorAddr, operatorPeer: p.operatorPeerAddr, public: MAIN_PUBLIC_ADDR }
+        ? { operator: p.operatorAddr, operatorPeer: p.operatorPeerAddr, public: p.publicAddr ?? MAIN_PUBLIC_ADDR }
         : { operator: p.operatorAddr, operatorPeer: p.operatorPeerAddr, lan: p.lanAddr, homeLink: p.operatorAddr },
     adminUser: ADMIN_USER,
     adminKeyPath,
@@ -182,8 +186,8 @@ function describeHost(p: HostPlan, hostKeys: { ed25519: string; rsa: string }, a
     sshd,
     sshdUnit: sshdUnitFor(sshd),
     ...(p.role === "backup"
-      ? { backupUser: o.backupUser ?? BACKUP_USER, main: plan.main.name }
-      : { backupsOf: plan.backups.map((b) => b.name) }),
+      ? { backupUser: o.backupUser ?? BACKUP_USER, main: p.mainName ?? plan.main.name }
+      : { backupsOf: plan.backups.filter((b) => (b.mainName ?? plan.main.name) === p.name).map((b) => b.name) }),
   };
 }
 
@@ -214,7 +218,7 @@ function describeLab(
     },
     subnets: { operatorMain: OPERATOR_MAIN_SUBNET, internet: INTERNET_SUBNET, lan: LAN_SUBNET, homeLinks: "10.231.(100+N).0/30" },
     main: plan.main.name,
-    mains: [plan.main.name],
+    mains: plan.mains.map((m) => m.name),
     backups: plan.backups.map((b) => b.name),
     hostOptions,
     hosts: Object.fromEntries(hosts.map((h) => [h.name, h])),
@@ -235,7 +239,7 @@ export interface UpResult {
  * naming the host and setting before anything is touched.
  */
 export function resolveHostOptions(plan: TopologyPlan, release: string, given: Record<string, HostOptions> = {}): Record<string, HostOptions> {
-  const all = [plan.main, ...plan.backups];
+  const all = [...plan.mains, ...plan.backups];
   const out: Record<string, HostOptions> = {};
   for (const [name, o] of Object.entries(given)) {
     const p = all.find((h) => h.name === name);
@@ -265,9 +269,11 @@ function heartbeat(log: (m: string) => void): { log: (m: string) => void; phase:
 /** Bring the lab up (or verify an identical running lab). Writes and returns lab.json's content. */
 export function labUp(opts: UpOptions = {}): Promise<UpResult> {
   const release = opts.release ?? DEFAULT_RELEASE;
-  const plan = planTopology(opts.backups ?? ["backup1"]);
+  let plan: TopologyPlan;
   let hostOptions: Record<string, HostOptions>;
   try {
+    const backupMain = Object.fromEntries(Object.entries(opts.hosts ?? {}).flatMap(([n, o]) => (o.main ? [[n, o.main]] : [])));
+    plan = planTopology(opts.backups ?? ["backup1"], opts.mains ?? 1, backupMain);
     if (!RELEASE_NAMES.includes(release)) throw new Error(`--release ${release} is not supported; use one of ${RELEASE_NAMES.join(", ")}`);
     hostOptions = resolveHostOptions(plan, release, opts.hosts);
   } catch (e) {
@@ -286,6 +292,7 @@ export function labUp(opts: UpOptions = {}): Promise<UpResult> {
       existing &&
       existing.release === release &&
       JSON.stringify(existing.backups) === JSON.stringify(plan.backups.map((b) => b.name)) &&
+      JSON.stringify(existing.mains ?? ["main"]) === JSON.stringify(plan.mains.map((m) => m.name)) &&
       JSON.stringify(existing.hostOptions ?? {}) === JSON.stringify(hostOptions) &&
       (await labHealthy(existing))
     ) {
@@ -300,7 +307,8 @@ export function labUp(opts: UpOptions = {}): Promise<UpResult> {
     await teardown(log);
     mark("cleanup", t);
     t = Date.now();
-    const all = [plan.main, ...plan.backups];
+    const all = [...plan.mains, ...plan.backups];
+    const mainPlan = (name: string | undefined) => plan.mains.find((m) => m.name === (name ?? plan.main.name))!;
     const releaseOf = (name: string) => hostOptions[name]?.release ?? release;
     const releases = [...new Set([release, ...all.map((p) => releaseOf(p.name))])];
     hb.phase(`building base rootfs (${releases.join(", ")})`);
@@ -314,7 +322,7 @@ export function labUp(opts: UpOptions = {}): Promise<UpResult> {
     const admin = await ensureKeypair(keys.admin, "lab-admin@operator");
     const mainAdmin = await ensureKeypair(keys.mainAdmin, "admin@main");
     const prepared = await Promise.all(
-      all.map((p) => prepareHost(p, bases.get(releaseOf(p.name))!, hostOptions[p.name] ?? {}, admin, mainAdmin, log)),
+      all.map((p) => prepareHost(p, mainPlan, bases.get(releaseOf(p.name))!, hostOptions[p.name] ?? {}, admin, mainAdmin, log)),
     );
     const hosts = all.map((p, i) => describeHost(p, prepared[i].hostKeys, admin.privateKeyPath, releaseOf(p.name), hostOptions[p.name] ?? {}, plan));
     const lab = describeLab(plan, base, hosts, hostOptions, admin, mainAdmin);
@@ -410,12 +418,12 @@ export async function labStatus(): Promise<LabStatus> {
   const routerUp = netnsExists(ROUTER_NETNS);
   const hosts: HostStatus[] = [];
   if (lab) {
-    const plan = planTopology(lab.backups);
-    for (const p of [plan.main, ...plan.backups]) {
+    const plan = planOfLab(lab);
+    for (const p of [...plan.mains, ...plan.backups]) {
       const h = lab.hosts[p.name];
       const links: Record<string, string> = { [p.role === "main" ? "operator" : "home"]: linkText(await linkState(null, p.rootIf)) };
       if (routerUp) {
-        if (p.role === "main") links.internet = linkText(await linkState(ROUTER_NETNS, IF.wan));
+        if (p.role === "main") links.internet = linkText(await linkState(ROUTER_NETNS, p.routerWanIf!));
         else links.lan = linkText(await linkState(ROUTER_NETNS, p.routerPort!));
       }
       const leader = leaderPid(p.name);

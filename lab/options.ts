@@ -23,19 +23,20 @@ const KEYS: Record<string, keyof HostOptions> = {
   sshPort: "sshPort",
   user: "backupUser",
   backupUser: "backupUser",
+  main: "main",
 };
 
 /** Parse one `--host` value, e.g. `backup1:release=trixie,sshd=socket,port=2022,user=admin`. */
 export function parseHostSpec(spec: string): { name: string; options: HostOptions } {
   const colon = spec.indexOf(":");
-  if (colon <= 0) throw new Error(`--host ${JSON.stringify(spec)}: expected NAME:key=value[,key=value...] (keys: release, sshd, port, user)`);
+  if (colon <= 0) throw new Error(`--host ${JSON.stringify(spec)}: expected NAME:key=value[,key=value...] (keys: release, sshd, port, user, main)`);
   const name = spec.slice(0, colon);
   const options: HostOptions = {};
   for (const part of spec.slice(colon + 1).split(",").filter(Boolean)) {
     const eq = part.indexOf("=");
     const key = eq > 0 ? part.slice(0, eq) : part;
     const field = KEYS[key];
-    if (!field || eq <= 0) throw new Error(`--host ${name}: unknown or valueless setting ${JSON.stringify(part)} (use release=, sshd=, port=, user=)`);
+    if (!field || eq <= 0) throw new Error(`--host ${name}: unknown or valueless setting ${JSON.stringify(part)} (use release=, sshd=, port=, user=, main=)`);
     const value = part.slice(eq + 1);
     if (field === "sshPort") options.sshPort = /^\d+$/.test(value) ? Number(value) : NaN;
     else (options as Record<string, string>)[field] = value;
@@ -68,6 +69,7 @@ export function validateHostOptions(name: string, role: "main" | "backup", o: Ho
   if (o.sshPort !== undefined && (!Number.isInteger(o.sshPort) || o.sshPort < 1 || o.sshPort > 65535)) {
     throw new Error(`${where}: port must be an integer in 1..65535`);
   }
+  if (o.main !== undefined && role !== "backup") throw new Error(`${where}: main= is for backups only`);
   if (o.backupUser !== undefined) {
     if (role !== "backup") throw new Error(`${where}: user= is for backups only (main's admin user is always "admin")`);
     if (!USER_RE.test(o.backupUser) || o.backupUser === "root") {
@@ -83,6 +85,7 @@ export function normaliseHostOptions(o: HostOptions, labRelease: string): HostOp
   if (o.sshd !== undefined && o.sshd !== "service") out.sshd = o.sshd;
   if (o.sshPort !== undefined && o.sshPort !== 22) out.sshPort = o.sshPort;
   if (o.backupUser !== undefined && o.backupUser !== DEFAULT_BACKUP_USER) out.backupUser = o.backupUser;
+  if (o.main !== undefined && o.main !== "main") out.main = o.main;
   return out;
 }
 

@@ -47,9 +47,10 @@ async function probeMain(lab: LabDescription, host: string, timeoutS = 2): Promi
 }
 
 /** Source address main sees for a fresh TCP connection from `backup` (nc listener on main). */
-async function sourceSeenByMain(lab: LabDescription, backup: string, port = 5599): Promise<string> {
-  const pub = lab.hosts[lab.main].addresses.public!;
-  const listener = hostExec(lab.main, ["timeout", "5", "nc", "-lvn", pub, String(port)]);
+async function sourceSeenByMain(lab: LabDescription, backup: string, port = 5599, main = lab.main): Promise<string> {
+  const pub = lab.hosts[main].addresses.public!;
+  const listener = hostExec(main, ["timeout", "5", "nc", "-lvn", pub, String(port)]);
+  listener.catch(() => undefined); // a failure is reported by the await below, not as an unhandled rejection
   await sleep(400);
   await hostExec(backup, `echo hi | nc -N -w 2 ${pub} ${port}`);
   const r = await listener;
@@ -177,6 +178,25 @@ export async function selfTest(log: (line: string) => void = console.log): Promi
   await check("backups reach main's public sshd", async () => {
     for (const b of lab.backups) expect((await probeMain(lab, b)).ok, `${b} cannot reach main:22`);
   });
+  await check("each backup reaches its own main by the name `main`", async () => {
+    const seen: string[] = [];
+    for (const b of lab.backups) {
+      const m = lab.hosts[lab.hosts[b].main ?? lab.main];
+      const r = await hostExec(b, `getent hosts main | cut -d' ' -f1; nc -z -w 2 main ${m.sshPort ?? 22} && echo ok`);
+      expect(r.stdout.trim() === `${m.addresses.public}\nok`, `${b}: main is ${r.stdout.trim()} (want ${m.addresses.public}, reachable)`);
+      seen.push(`${b}->${m.name}`);
+    }
+    return seen.join(" ");
+  });
+  for (const m of (lab.mains ?? [lab.main]).slice(1)) {
+    await check(`${m} sees its backups from the router's address on its own segment (NAT)`, async () => {
+      const b = lab.hosts[m].backupsOf?.[0] ?? b1;
+      const src = await sourceSeenByMain(lab, b, 5599, m);
+      const want = lab.hosts[m].addresses.public!.replace(/\.1$/, ".2");
+      expect(src === want, `source ${src}, want ${want}`);
+      return `${b} seen from ${src}`;
+    });
+  }
   await check("main sees backups from the router's WAN address (NAT)", async () => {
     const src = await sourceSeenByMain(lab, b1);
     expect(src === lab.router.wanAddress, `source ${src}`);

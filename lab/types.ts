@@ -33,6 +33,8 @@ export interface HostOptions {
    * only login is the owner's first-boot user); any other name creates that user instead of `pi`.
    */
   backupUser?: string;
+  /** backups only: the main this backup belongs to (default "main"; "main2" needs `--mains 2`). */
+  main?: string;
 }
 
 /** A host's public SSH host keys, one `type base64 comment` line each (known_hosts / authorized_keys format). */
@@ -47,7 +49,7 @@ export interface HostAddresses {
   operator: string;
   /** Operator-side address of that link (10.231.0.1 or 10.231.(100+N).1). */
   operatorPeer: string;
-  /** main only: main's "public" address on the internet segment, as seen by backups (10.231.1.1). */
+  /** mains only: the "public" address backups dial (main 10.231.1.1, mainK 10.231.(10+K).1). */
   public?: string;
   /** backup only: address on the home LAN behind the NAT router (10.231.2.(10+N)). */
   lan?: string;
