@@ -45,6 +45,43 @@ rst_toolchain_key() {
 		"$PULUMI_VERSION" "$COMMAND_VERSION" "$TLS_VERSION" "$hash"
 }
 
+# Binaries of the offline toolchain, in build order (the CLI first: it installs the plugins).
+rst_toolchain_binaries() {
+	printf '%s\n' pulumi pulumi-language-nodejs pulumi-resource-command pulumi-resource-tls
+}
+
+# Version a binary reports (from versions.env; load it first).
+rst_toolchain_binary_version() {
+	case "$1" in
+	pulumi) printf '%s\n' "$PULUMI_VERSION" ;;
+	pulumi-language-nodejs) printf '%s\n' "$LANGUAGE_HOST_VERSION" ;;
+	pulumi-resource-command) printf '%s\n' "$COMMAND_VERSION" ;;
+	pulumi-resource-tls) printf '%s\n' "$TLS_VERSION" ;;
+	*) return 1 ;;
+	esac
+}
+
+# Cache key of one binary: name, version and a hash of its wrapper module
+# (every file under toolchain/go/<name>), so that a change to one wrapper
+# rebuilds only that binary.
+rst_toolchain_binary_key() {
+	local dir version hash
+	dir="$(rst_toolchain_dir)"
+	rst_toolchain_load_versions
+	version="$(rst_toolchain_binary_version "$1")"
+	hash="$(
+		cd "$dir/go" &&
+			{
+				printf 'version %s\n' "$version"
+				find "$1" -type f ! -path '*/testdata/*' | LC_ALL=C sort | while IFS= read -r f; do
+					printf '%s  ' "$f"
+					sha256sum <"$f" | cut -d' ' -f1
+				done
+			} | sha256sum | cut -c1-12
+	)"
+	printf '%s-%s-%s\n' "$1" "$version" "$hash"
+}
+
 # Directory with the `pulumi` CLI and `pulumi-language-nodejs` (what goes on PATH).
 rst_toolchain_bin_dir() {
 	printf '%s/%s/bin\n' "$(rst_toolchain_cache_root)" "$(rst_toolchain_key)"
