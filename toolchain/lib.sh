@@ -47,7 +47,7 @@ rst_toolchain_key() {
 
 # Binaries of the offline toolchain, in build order (the CLI first: it installs the plugins).
 rst_toolchain_binaries() {
-	printf '%s\n' pulumi pulumi-language-nodejs pulumi-resource-command pulumi-resource-tls
+	printf '%s\n' pulumi pulumi-language-nodejs pulumi-language-yaml pulumi-resource-command pulumi-resource-tls
 }
 
 # Version a binary reports (from versions.env; load it first).
@@ -55,6 +55,7 @@ rst_toolchain_binary_version() {
 	case "$1" in
 	pulumi) printf '%s\n' "$PULUMI_VERSION" ;;
 	pulumi-language-nodejs) printf '%s\n' "$LANGUAGE_HOST_VERSION" ;;
+	pulumi-language-yaml) printf '%s\n' "$YAML_LANGUAGE_HOST_VERSION" ;;
 	pulumi-resource-command) printf '%s\n' "$COMMAND_VERSION" ;;
 	pulumi-resource-tls) printf '%s\n' "$TLS_VERSION" ;;
 	*) return 1 ;;
@@ -82,7 +83,7 @@ rst_toolchain_binary_key() {
 	printf '%s-%s-%s\n' "$1" "$version" "$hash"
 }
 
-# Directory with the `pulumi` CLI and `pulumi-language-nodejs` (what goes on PATH).
+# Directory with the `pulumi` CLI and the language hosts (what goes on PATH).
 rst_toolchain_bin_dir() {
 	printf '%s/%s/bin\n' "$(rst_toolchain_cache_root)" "$(rst_toolchain_key)"
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# Provides the Pulumi toolchain: the `pulumi` CLI, the Node.js language host and
+# Provides the Pulumi toolchain: the `pulumi` CLI, the Node.js and YAML language hosts and
 # the `command` and `tls` resource plugins at the versions in toolchain/versions.env.
 #
 # Two modes:
@@ -201,6 +201,12 @@ build_binary() {
 		go_build pulumi-language-nodejs "$TC_DIR/go/pulumi-language-nodejs" \
 			"$LANGUAGE_HOST_MODULE/nodejs/cmd/pulumi-language-nodejs" "$out" \
 			"-X $VERSION_X=v$LANGUAGE_HOST_VERSION"
+		;;
+	pulumi-language-yaml)
+		require_in pulumi-language-yaml/go.mod "$PULUMI_YAML_MODULE $PULUMI_YAML_MODULE_VERSION"
+		go_build pulumi-language-yaml "$TC_DIR/go/pulumi-language-yaml" \
+			"$PULUMI_YAML_MODULE/cmd/pulumi-language-yaml" "$out" \
+			"-X $PULUMI_YAML_MODULE/pkg/version.Version=v$YAML_LANGUAGE_HOST_VERSION"
 		;;
 	pulumi-resource-command)
 		require_in pulumi-resource-command/go.mod "$PULUMI_SDK_MODULE $PULUMI_SDK_MODULE_VERSION"
