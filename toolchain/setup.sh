@@ -114,10 +114,11 @@ mkdir -p "$CACHE_ROOT"
 # One build at a time per cache (two sessions may run setup.sh at once).
 if command -v flock >/dev/null 2>&1; then
 	exec 9>"$CACHE_ROOT/.lock"
-	if ! flock -n 9; then
-		log "waiting for another toolchain build (lock $CACHE_ROOT/.lock) ..."
-		flock 9
-	fi
+	waited=0
+	until flock -w 10 9; do
+		waited=$((waited + 10))
+		log "waiting for another toolchain build to finish (lock $CACHE_ROOT/.lock) ... ${waited}s"
+	done
 fi
 
 mkdir -p "$KEY_DIR" "$STORE"
