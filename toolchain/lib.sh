@@ -94,6 +94,36 @@ rst_toolchain_plugin_dir() {
 	printf '%s/%s/plugins\n' "$(rst_toolchain_cache_root)" "$(rst_toolchain_key)"
 }
 
+# Prints the directory of an installed `pulumi` that the project can use as it is
+# (version >= PULUMI_MIN_VERSION and < 4, a pulumi-language-nodejs beside it or on
+# PATH, not one of the project's own builds); returns 1 with the reason on
+# stderr otherwise. Load versions.env first.
+rst_toolchain_installed_cli() {
+	local pulumi_path dir version cache_root
+	pulumi_path="$(command -v pulumi 2>/dev/null)" || return 1
+	dir="$(dirname "$pulumi_path")"
+	cache_root="$(rst_toolchain_cache_root)"
+	case "$dir" in "$cache_root"/*) return 1 ;; esac
+	version="$("$pulumi_path" version 2>/dev/null || true)"
+	version="${version#v}"
+	case "$version" in
+	3.*) ;;
+	*)
+		echo "[toolchain] ignoring $pulumi_path: v$version is outside the supported range >= $PULUMI_MIN_VERSION, < 4" >&2
+		return 1
+		;;
+	esac
+	if [ "$(printf '%s\n%s\n' "$PULUMI_MIN_VERSION" "$version" | sort -V | head -n 1)" != "$PULUMI_MIN_VERSION" ]; then
+		echo "[toolchain] ignoring $pulumi_path: v$version is outside the supported range >= $PULUMI_MIN_VERSION, < 4" >&2
+		return 1
+	fi
+	if [ ! -x "$dir/pulumi-language-nodejs" ] && ! command -v pulumi-language-nodejs >/dev/null 2>&1; then
+		echo "[toolchain] ignoring $pulumi_path: no pulumi-language-nodejs beside it or on PATH" >&2
+		return 1
+	fi
+	printf '%s\n' "$dir"
+}
+
 # Exports the settings for running Pulumi offline (no backend URL/passphrase).
 rst_toolchain_export_offline_env() {
 	export PULUMI_SKIP_UPDATE_CHECK=true

@@ -52,29 +52,12 @@ OFFLINE="${RST_TOOLCHAIN_OFFLINE:-0}"
 
 # --- installed CLI (online) ---------------------------------------------------
 
-# version_in_range VERSION: PULUMI_MIN_VERSION <= VERSION < 4.0.0 (VERSION without "v").
-version_in_range() {
-	case "$1" in 3.*) ;; *) return 1 ;; esac
-	[ "$(printf '%s\n%s\n' "$PULUMI_MIN_VERSION" "$1" | sort -V | head -n 1)" = "$PULUMI_MIN_VERSION" ]
-}
-
-if [ "$OFFLINE" != 1 ] && path_pulumi="$(command -v pulumi 2>/dev/null)"; then
-	path_bin="$(dirname "$path_pulumi")"
-	case "$path_bin" in
-	"$CACHE_ROOT"/*) ;; # our own build on PATH: handled below
-	*)
-		path_version="$("$path_pulumi" version 2>/dev/null || true)"
-		path_version="${path_version#v}"
-		if ! version_in_range "$path_version"; then
-			log "ignoring $path_pulumi: v$path_version is outside the supported range >= $PULUMI_MIN_VERSION, < 4 (building offline)"
-		elif [ ! -x "$path_bin/pulumi-language-nodejs" ] && ! command -v pulumi-language-nodejs >/dev/null 2>&1; then
-			log "ignoring $path_pulumi: no pulumi-language-nodejs beside it or on PATH (building offline)"
-		else
-			log "using the installed $path_pulumi (v$path_version); the engine downloads the command $COMMAND_VERSION and tls $TLS_VERSION plugins on first use (set RST_TOOLCHAIN_OFFLINE=1 to build the offline toolchain instead)"
-			done_with "$path_bin"
-		fi
-		;;
-	esac
+if [ "$OFFLINE" != 1 ] && command -v pulumi >/dev/null 2>&1; then
+	if path_bin="$(rst_toolchain_installed_cli)"; then
+		log "using the installed $path_bin/pulumi ($("$path_bin/pulumi" version)); the engine downloads the command $COMMAND_VERSION and tls $TLS_VERSION plugins on first use (set RST_TOOLCHAIN_OFFLINE=1 to build the offline toolchain instead)"
+		done_with "$path_bin"
+	fi
+	log "no usable installed pulumi (reason above): building the offline toolchain"
 fi
 
 # --- offline build ------------------------------------------------------------

@@ -33,6 +33,9 @@ export interface ResourceReport {
 export async function upReport(stackName: string, program: () => void, env: Record<string, string> = {}): Promise<Map<string, ResourceReport>> {
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "rst-conformance-state-"));
     fs.chmodSync(stateDir, 0o700);
+    // The project's offline build (its command provider is what is under test),
+    // even where an installed CLI would otherwise be preferred.
+    process.env.RST_TOOLCHAIN_OFFLINE = "1";
     const base = engineEnv();
     process.env.PATH = base.PATH;
     const envVars: Record<string, string> = {
