@@ -1,8 +1,10 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * Two projects: `unit` (fast, pure rendering and Pulumi mocks) and `lab` (real hosts
- * booted by the lab; sequential, long timeouts). `npm test` runs both.
+ * Three projects: `unit` (fast, pure rendering and Pulumi mocks), `conformance` (the
+ * command provider against upstream 1.2.1's measured behaviour: real engine, a private
+ * sshd on 127.0.0.1, as root) and `lab` (real hosts booted by the lab; sequential, long
+ * timeouts). `npm test` runs all three.
  */
 export default defineConfig({
     test: {
@@ -12,6 +14,15 @@ export default defineConfig({
                     name: "unit",
                     include: ["test/unit/**/*.test.ts"],
                     testTimeout: 30_000,
+                },
+            },
+            {
+                test: {
+                    name: "conformance",
+                    include: ["test/conformance/**/*.test.ts"],
+                    fileParallelism: false,
+                    testTimeout: 150_000,
+                    hookTimeout: 150_000,
                 },
             },
             {
