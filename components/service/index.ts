@@ -53,13 +53,15 @@ export class TunnelService extends pulumi.ComponentResource {
         // Validate plain settings now (preview), with a syntactically valid placeholder key.
         const known = pulumi.Output.isInstance(forwards) ? [{ remotePort: 1024 }] : (forwards as ForwardSpec[]);
         renderSshClientConfig({ ...plain, forwards: known, mainHostKeys: [PLACEHOLDER_KEY] });
-        const remove = renderServiceRemoveScript(plain);
+        // Through main and this very tunnel: restarts and the removal are scheduled, not awaited.
+        const viaTunnel = connection.proxy !== undefined;
+        const remove = renderServiceRemoveScript({ ...plain, viaTunnel });
         const key = remoteScript(
             `${name}-tunnel-key`,
             {
                 connection,
                 connectionKey: "backup.connection",
-                create: renderKeyInstallScript(plain),
+                create: renderKeyInstallScript({ ...plain, viaTunnel }),
                 delete: remove,
                 stdin: privateKey,
                 sensitive: true,
@@ -74,7 +76,7 @@ export class TunnelService extends pulumi.ComponentResource {
                 connectionKey: "backup.connection",
                 create: pulumi
                     .all([mainHostKeys, forwards])
-                    .apply(([keys, fwd]) => renderServiceInstallScript({ ...plain, forwards: fwd as ForwardSpec[], mainHostKeys: keys })),
+                    .apply(([keys, fwd]) => renderServiceInstallScript({ ...plain, viaTunnel, forwards: fwd as ForwardSpec[], mainHostKeys: keys })),
                 delete: remove,
                 triggers: [plain.name],
             },
