@@ -95,6 +95,16 @@ export function toCommandConnection(key: string, c: HostConnection): pulumi.Outp
 }
 
 /**
+ * The short command string that runs one phase of a script bundle read from stdin
+ * (see `renderBundle`): `bash -s -- PHASE` for root, through `sudo -n` for anyone
+ * else. Short on purpose: a failed command's error text starts with this string.
+ */
+export function privilegedPhase(c: Pick<HostConnection, "user">, phase: "create" | "update" | "delete"): string {
+    const run = `/bin/bash -s -- ${phase}`;
+    return (c.user ?? "root") === "root" ? run : `sudo -n -- ${run}`;
+}
+
+/**
  * Wraps a rendered bash script into the command string @pulumi/command runs through
  * the login shell: `bash -c` for root, `sudo -n bash -c` for anyone else (no TTY, so
  * sudo must not ask). stdin passes through either way.

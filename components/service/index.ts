@@ -62,7 +62,9 @@ export class TunnelService extends pulumi.ComponentResource {
                 connection,
                 connectionKey: "backup.connection",
                 create: renderKeyInstallScript({ ...plain, viaTunnel }),
-                delete: remove,
+                // Through the tunnel the service's scheduled removal takes the key too; a
+                // second delete could find the tunnel already gone.
+                ...(viaTunnel ? {} : { delete: remove }),
                 stdin: privateKey,
                 sensitive: true,
                 triggers: [plain.name],

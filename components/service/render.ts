@@ -338,21 +338,24 @@ export function renderServiceRemoveScript(args: Pick<TunnelServiceRenderArgs, "n
     validateTunnelName("name", args.name);
     const user = validateUserName("serviceUser", args.serviceUser ?? defaultServiceUser(args.name));
     const p = servicePaths(args.name);
+    if (args.viaTunnel === true) {
+        // This connection runs through the tunnel being removed: the removal runs as a
+        // transient unit 2 s after this script ends (main's revocation does not depend on it).
+        const direct = renderServiceRemoveScript({ ...args, viaTunnel: false });
+        return renderScript(
+            SCHEDULE,
+            bash`rst_detached=$(mktemp "$rst_state_dir/remove.XXXXXX")`,
+            heredoc(`cat >"$rst_detached"`, `${direct}rm -f -- "$0"
+`),
+            bash`rst_schedule /bin/bash "$rst_detached"
+rst_note "removal of the tunnel service scheduled in 2 s (this connection runs through the tunnel)"`,
+        );
+    }
     return renderScript(
         `rst_user=${shQuote(user)}
 rst_dir=${shQuote(p.dir)}
 rst_unit=${shQuote(p.unitName)}
 rst_unit_path=${shQuote(p.unitPath)}`,
-        SCHEDULE,
-        args.viaTunnel === true
-            ? bash`# This connection runs through the tunnel being removed: the removal runs as a
-# transient unit 2 s after the script ends (main's revocation does not depend on it).
-if [ "$\{RST_DETACHED:-0}" != 1 ]; then
-    rst_schedule --setenv=RST_DETACHED=1 /bin/bash -c "$BASH_EXECUTION_STRING"
-    rst_note "removal of the tunnel service scheduled in 2 s (this connection runs through the tunnel)"
-    exit 0
-fi`
-            : "",
         String.raw`rst_lock services
 if [ -f "$rst_unit_path" ]; then
     systemctl disable --now --quiet "$rst_unit" 2>/dev/null || systemctl stop "$rst_unit" 2>/dev/null || true

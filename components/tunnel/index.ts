@@ -69,6 +69,11 @@ export interface ReverseTunnelArgs {
     readonly compromised?: boolean;
 }
 
+/** Dial retries towards main unless the connection sets its own (about 36 s in all). */
+export const MAIN_DIAL_ERROR_LIMIT = 15;
+/** Dial retries towards a backup unless the connection sets its own (about 61 s in all). */
+export const BACKUP_DIAL_ERROR_LIMIT = 20;
+
 /** Checks plain settings and returns the defaults filled in (throws {@link ConfigError}). */
 export function resolveTunnelSettings(args: ReverseTunnelArgs) {
     validateConnection("main.connection", args.main);
@@ -137,6 +142,16 @@ export class ReverseTunnel extends pulumi.ComponentResource {
     constructor(name: string, args: ReverseTunnelArgs, opts?: pulumi.ComponentResourceOptions) {
         super("reverse-ssh-tunnel:index:ReverseTunnel", name, {}, opts);
         const s = resolveTunnelSettings(args);
+        // Dial retries where the library relies on reconnecting (upstream: limit N = N+1
+        // attempts, backoff 0.1 s x1.5 capped at 5 s, ~11 s for 10). Main: 15 (~36 s), for an
+        // sshd restart under load. Backup: 20 (~61 s), for a reboot (a Pi takes 30-60 s) and,
+        // through main, for the tunnel's own reconnect (<= ConnectTimeout + RestartSec = 13 s).
+        // An explicit dialErrorLimit wins.
+        args = {
+            ...args,
+            main: { dialErrorLimit: MAIN_DIAL_ERROR_LIMIT, ...args.main },
+            backup: { dialErrorLimit: BACKUP_DIAL_ERROR_LIMIT, ...args.backup },
+        };
         const listenPorts = s.listenPorts;
         const retain = args.compromised === true ? { retainOnDelete: true } : {};
 
