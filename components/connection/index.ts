@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { shQuote } from "../shell";
-import { ConfigError, parsePublicKey, validateHost, validatePort, validateUserName } from "../validation";
+import { ConfigError, parseHostKeyPin, validateHost, validatePort, validateUserName } from "../validation";
 
 /**
  * How the provisioning side (Pulumi) reaches a host over SSH.
@@ -53,7 +53,7 @@ function checkedFields(key: string, c: Omit<HostConnection, "proxy">): Connectio
     if (c.user !== undefined) validateUserName(`${key}.user`, c.user);
     let hostKey: string | undefined;
     if (c.hostKey !== undefined) {
-        hostKey = parsePublicKey(`${key}.hostKey`, c.hostKey).line;
+        hostKey = parseHostKeyPin(`${key}.hostKey`, c.hostKey).line;
     } else if (c.insecureSkipHostKeyCheck !== true) {
         throw new ConfigError(
             `${key}.hostKey`,
