@@ -1,34 +1,58 @@
 /**
- * Fleet benchmark under the real engine: `pulumi up` time (fresh stack), a no-op
- * `up`, `destroy`, and main's memory for N backups on one main.
+ * Fleet benchmark under the real engine, N backups on one main: `pulumi up`
+ * (fresh stack), a no-op `up`, adding one backup to N, revoking it again,
+ * `destroy`, and main's sshd memory per tunnel. For add and revoke it also
+ * counts the other N tunnels whose ssh client process changed (goal: none).
  *
- *   npm run bench:fleet -- [--sizes 1,5,20]
+ *   npm run bench:fleet -- [--sizes 1,20,50,100]
  *
- * Prints a table and writes .state/bench/fleet-<timestamp>.json.
+ * Boots the lab with max(sizes)+1 backups (the lab raises the kernel's inotify
+ * and keyring limits it needs). Prints a table and writes
+ * .state/bench/fleet-<timestamp>.json.
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { loadLab } from "../lab/client";
+import { hostExec, loadLab } from "../lab/client";
 import { sshdPssKb } from "../test/support/hosts";
 import { openStack, setStackConfig } from "../test/support/engine";
 
 const args = process.argv.slice(2);
 const i = args.indexOf("--sizes");
-const sizes = (i >= 0 ? args[i + 1]! : "1,5,20").split(",").map(Number);
+const sizes = (i >= 0 ? args[i + 1]! : "1,20,50,100").split(",").map(Number);
 const root = path.resolve(__dirname, "..");
+
+const backups = (n: number) => Array.from({ length: n }, (_, k) => ({ name: `f${k + 1}`, lab: `backup${k + 1}`, tunnelPort: 2401 + k }));
+const config = (n: number) => ({ lab: ".state/lab/lab.json", main: { lab: "main" }, backups: backups(n) });
+
+/** MainPID of each tunnel's unit on its backup (the ssh client), f1..fn. */
+async function tunnelPids(n: number): Promise<string[]> {
+    const out: string[] = [];
+    for (let k = 1; k <= n; k += 10) {
+        const batch = Array.from({ length: Math.min(10, n - k + 1) }, (_, j) => k + j);
+        out.push(
+            ...(await Promise.all(
+                batch.map(async (b) => (await hostExec(`backup${b}`, ["systemctl", "show", "-P", "MainPID", `reverse-ssh-tunnel-f${b}`])).stdout.trim()),
+            )),
+        );
+    }
+    return out;
+}
+
+const changed = (a: string[], b: string[]) => a.filter((p, k) => p !== b[k]).length;
 
 async function main(): Promise<void> {
     const max = Math.max(...sizes);
-    execFileSync("npx", ["tsx", "lab/cli.ts", "up", "--backups", String(max)], { cwd: root, stdio: "inherit" });
+    const t0lab = Date.now();
+    execFileSync("npx", ["tsx", "lab/cli.ts", "up", "--backups", String(max + 1), "--timeout", "600"], { cwd: root, stdio: "inherit" });
+    const labUpMs = Date.now() - t0lab;
     const started = new Date();
     const rows: Array<Record<string, number>> = [];
-    const backups = (n: number) => Array.from({ length: n }, (_, k) => ({ name: `f${k + 1}`, lab: `backup${k + 1}`, tunnelPort: 2401 + k }));
-    const stack = await openStack("bench-fleet", { lab: ".state/lab/lab.json", main: { lab: "main" }, backups: backups(1) });
+    const stack = await openStack("bench-fleet", config(1));
     await stack.destroy({ continueOnError: true }).catch(() => undefined);
     for (const n of sizes) {
-        await setStackConfig(stack, { lab: ".state/lab/lab.json", main: { lab: "main" }, backups: backups(n) });
+        await setStackConfig(stack, config(n));
         let t0 = Date.now();
         const up = await stack.up();
         const upMs = Date.now() - t0;
@@ -38,24 +62,51 @@ async function main(): Promise<void> {
         t0 = Date.now();
         await stack.up();
         const noopUpMs = Date.now() - t0;
+        // one more backup, then revoke it: the other n tunnels must not notice
+        const before = await tunnelPids(n);
+        await setStackConfig(stack, config(n + 1));
+        t0 = Date.now();
+        await stack.up();
+        const addOneMs = Date.now() - t0;
+        const afterAdd = await tunnelPids(n);
+        await setStackConfig(stack, config(n));
+        t0 = Date.now();
+        await stack.up();
+        const revokeOneMs = Date.now() - t0;
+        const afterRevoke = await tunnelPids(n);
         t0 = Date.now();
         await stack.destroy();
         const destroyMs = Date.now() - t0;
-        rows.push({ n, upMs, noopUpMs, destroyMs, tunnelsPssKb: pss, perTunnelPssKb: Math.round(pss / n) });
+        rows.push({
+            n,
+            upMs,
+            noopUpMs,
+            addOneMs,
+            revokeOneMs,
+            destroyMs,
+            othersRestartedOnAdd: changed(before, afterAdd),
+            othersRestartedOnRevoke: changed(afterAdd, afterRevoke),
+            tunnelsPssKb: pss,
+            perTunnelPssKb: Math.round(pss / n),
+        });
         console.log(JSON.stringify(rows.at(-1)));
     }
+    const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     const table = [
-        `Fleet: pulumi up on one main (${started.toISOString()}, ${os.cpus().length} cores, real engine, lab hosts)`,
+        `Fleet: N backups on one main (${started.toISOString()}, ${os.cpus().length} cores, real engine, lab hosts; lab up with ${max + 1} backups: ${s(labUpMs)})`,
         "",
-        "| backups | pulumi up (fresh) | no-op up | destroy | main: sshd PSS of all tunnels | per tunnel |",
-        "|---|---|---|---|---|---|",
-        ...rows.map((r) => `| ${r.n} | ${(r.upMs! / 1000).toFixed(1)} s | ${(r.noopUpMs! / 1000).toFixed(1)} s | ${(r.destroyMs! / 1000).toFixed(1)} s | ${r.tunnelsPssKb} kB | ${r.perTunnelPssKb} kB |`),
+        "| backups | pulumi up (fresh) | no-op up | add 1 | revoke 1 | others restarted (add/revoke) | destroy | main: sshd PSS of all tunnels | per tunnel |",
+        "|---|---|---|---|---|---|---|---|---|",
+        ...rows.map(
+            (r) =>
+                `| ${r.n} | ${s(r.upMs!)} | ${s(r.noopUpMs!)} | ${s(r.addOneMs!)} | ${s(r.revokeOneMs!)} | ${r.othersRestartedOnAdd}/${r.othersRestartedOnRevoke} | ${s(r.destroyMs!)} | ${r.tunnelsPssKb} kB | ${r.perTunnelPssKb} kB |`,
+        ),
     ];
     console.log(`\n${table.join("\n")}`);
     const dir = path.join(root, ".state", "bench");
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `fleet-${started.toISOString().replace(/[:.]/g, "-")}.json`);
-    fs.writeFileSync(file, JSON.stringify({ started, rows, table }, null, 2));
+    fs.writeFileSync(file, JSON.stringify({ started, labUpMs, rows, table }, null, 2));
     console.log(`wrote ${file}`);
 }
 

@@ -7,7 +7,7 @@ import { loadLab } from "./client";
 import { DEFAULT_RELEASE, labDown, labStatus, labUp, type LabStatus } from "./lab";
 import { execInteractive } from "./nsexec";
 import { parseHostSpecs } from "./options";
-import { selfTest } from "./selftest";
+import { selfTest, variantsSelfTest } from "./selftest";
 import { sshInteractive } from "./ssh";
 import { defaultBackupNames, type LinkKind } from "./topology";
 
@@ -34,7 +34,8 @@ export const USAGE = `usage: npx tsx lab/cli.ts COMMAND [ARGS]
   nat-rotate [--to ADDR] switch the router's public address (10.231.1.2 <-> 10.231.1.3), flush conntrack
   reboot HOST [--hard]   restart HOST's container (--hard: power cut) and wait until it is ready
   sshd-restart HOST      systemctl restart ssh inside HOST
-  selftest               check connectivity, NAT, isolation and every fault on the running lab
+  selftest [--variants]  check connectivity, NAT, isolation and every fault on the running lab
+                         (--variants: boot the variant labs in turn, check every host variant, restore)
 `;
 
 interface Parsed {
@@ -111,7 +112,7 @@ function printStatus(s: LabStatus): void {
 /** Run the CLI; resolves to the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const [cmd, ...args] = argv;
-  const p = parseArgs(args, ["force", "purge", "json", "hard"]);
+  const p = parseArgs(args, ["force", "purge", "json", "hard", "variants"]);
   switch (cmd) {
     case "up": {
       const t = Date.now();
@@ -189,7 +190,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     case "selftest": {
-      const results = await selfTest((l) => console.log(l));
+      const results = p.flags.has("variants") ? await variantsSelfTest((l) => console.log(l)) : await selfTest((l) => console.log(l));
       const failed = results.filter((r) => !r.ok).length;
       console.log(`${results.length - failed} passed, ${failed} failed`);
       return failed ? 1 : 0;

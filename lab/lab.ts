@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { killStrayProcesses, leaderPid, nspawnPid, startContainer, stopContainer, supervisorPid } from "./container";
 import { removeLabCgroups } from "./cgroups";
+import { raiseHostLimits } from "./hostlimits";
 import { ensureKeypair } from "./keys";
 import { isMountPoint, mountOverlay, removeTree, unmountTree } from "./mounts";
 import {
@@ -329,6 +330,7 @@ export function labUp(opts: UpOptions = {}): Promise<UpResult> {
     writeKnownHosts(lab.knownHostsPath, hosts);
     mark("provision", t);
     t = Date.now();
+    raiseHostLimits(all.length, log);
     hb.phase("setting up the network");
     await setupNetwork(plan);
     mark("network", t);

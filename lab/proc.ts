@@ -26,6 +26,29 @@ export interface RunOptions {
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13 };
 
+/**
+ * Process groups of detached children still running. When this process exits
+ * (e.g. `up` failed while other hosts' readiness probes were in flight), they
+ * are killed: an orphaned `nsenter` here was seen stopped, never reaping its
+ * child, and so keeping a container's PID namespace from ever finishing its exit.
+ */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+function trackGroup(pid: number): void {
+  liveGroups.add(pid);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const g of liveGroups) {
+      try {
+        process.kill(-g, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
+    }
+  });
+}
+
 /** Run `cmd args` and capture stdout/stderr. Never rejects for a non-zero exit (see {@link runOk}). */
 export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
@@ -33,6 +56,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     // with a timeout the child gets its own process group so that everything it started dies with it
     const detached = opts.timeoutMs !== undefined;
     const child = spawn(cmd, args, { stdio, env: { ...process.env, ...opts.env }, cwd: opts.cwd, detached });
+    if (detached && child.pid !== undefined) trackGroup(child.pid);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
@@ -61,6 +85,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     });
     child.on("close", (code, signal) => {
       if (timer) clearTimeout(timer);
+      if (child.pid !== undefined) liveGroups.delete(child.pid);
       const stderr = Buffer.concat(err).toString("utf8");
       resolve({
         code: timedOut ? 124 : code ?? 128 + (signal ? SIGNALS[signal] ?? 0 : 0),

@@ -15,6 +15,8 @@ import {
   pidNsAlive,
   startInPidNamespace,
   stopPidNs,
+  upLab,
+  type UpOptions,
   rebootHost,
   restartSshd,
   setBlackhole,
@@ -291,5 +293,86 @@ export async function selfTest(log: (line: string) => void = console.log): Promi
     const info = await waitReady(lab, lab.hosts[b1], 60_000);
     return `ready after ${Date.now() - t} ms (${info.systemState})`;
   });
+  return results;
+}
+
+/**
+ * Labs that together cover every host variant on both releases: each sshd mode
+ * on bookworm and on trixie, mixed releases both ways, sshd on 2022, a backup
+ * without `pi` (user=admin, user=owner), two mains.
+ */
+export const VARIANT_LABS: readonly UpOptions[] = [
+  {
+    backups: ["backup1", "backup2", "backup3", "backup4"],
+    hosts: {
+      main: { release: "trixie", sshd: "socket" },
+      backup1: { sshd: "inetd", sshPort: 2022, backupUser: "admin" },
+      backup2: { release: "trixie", sshd: "sshd-unit" },
+      backup3: { sshPort: 2022 },
+      backup4: { release: "trixie", sshd: "inetd", backupUser: "owner" },
+    },
+  },
+  {
+    backups: ["backup1", "backup2", "backup3"],
+    mains: 2,
+    hosts: {
+      main: { sshd: "socket" },
+      main2: { release: "trixie", sshd: "sshd-unit" },
+      backup1: { release: "trixie", sshd: "socket", sshPort: 2022 },
+      backup2: { sshd: "sshd-unit", main: "main2" },
+      backup3: { release: "trixie", backupUser: "admin" },
+    },
+  },
+];
+
+/**
+ * `selftest --variants`: bring up each of {@link VARIANT_LABS} in turn and check
+ * every host's release, sshd mode, port, users, admin ssh and its way to its
+ * main; then bring back the lab that was up before (if any).
+ */
+export async function variantsSelfTest(log: (line: string) => void = console.log): Promise<CheckResult[]> {
+  let before: LabDescription | null = null;
+  try {
+    before = loadLab();
+  } catch {
+    before = null;
+  }
+  const results: CheckResult[] = [];
+  try {
+    for (const [i, opts] of VARIANT_LABS.entries()) {
+      const t = Date.now();
+      const name = `variant lab ${i + 1}`;
+      try {
+        const { lab } = await upLab(opts);
+        const upMs = Date.now() - t;
+        const seen: string[] = [];
+        for (const h of Object.values(lab.hosts)) {
+          const r = await adminSsh(h, "hostname && sudo -n true", {}, lab);
+          expect(r.code === 0 && r.stdout.trim() === h.name, `${h.name}: admin ssh: ${r.code} ${r.stderr.trim()}`);
+          seen.push(await checkHostVariant(h));
+        }
+        for (const b of lab.backups) {
+          const h = lab.hosts[b];
+          const user = h.backupUser ?? lab.mainAdminKey.backupUser;
+          const m = lab.hosts[h.main ?? lab.main];
+          const a = await hostExec(b, `cat "$(getent passwd ${user} | cut -d: -f6)/.ssh/authorized_keys"; id pi >/dev/null 2>&1 && echo HAS-PI; nc -z -w 2 main ${m.sshPort ?? 22} && echo MAIN-OK`);
+          expect(a.stdout.includes(lab.mainAdminKey.publicKey.split(" ")[1]), `${b}: main's admin key not authorised for ${user}`);
+          expect(a.stdout.includes("HAS-PI") === (user === "pi"), `${b}: user=${user} but pi ${a.stdout.includes("HAS-PI") ? "exists" : "is missing"}`);
+          expect(a.stdout.includes("MAIN-OK"), `${b}: cannot reach its main ${m.name}`);
+        }
+        const detail = `up ${upMs} ms; ${seen.join(", ")}`;
+        results.push({ name, ok: true, ms: Date.now() - t, detail });
+        log(`PASS ${name} (${Date.now() - t} ms): ${detail}`);
+      } catch (e) {
+        results.push({ name, ok: false, ms: Date.now() - t, detail: String(e) });
+        log(`FAIL ${name} (${Date.now() - t} ms): ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  } finally {
+    if (before) {
+      await upLab({ release: before.release, backups: before.backups, mains: before.mains?.length ?? 1, hosts: before.hostOptions ?? {} });
+      log(`restored the lab that was up before (${before.backups.length} backups)`);
+    }
+  }
   return results;
 }
