@@ -53,7 +53,10 @@ export function adaptLabJson(json: unknown, name: string): LabHostInfo | undefin
         adminUser: host.adminUser,
         adminKeyPath: host.adminKeyPath,
         hostKeys: [host.hostKeys.ed25519, host.hostKeys.rsa].filter((k: unknown) => typeof k === "string"),
-        ...(host.role === "backup" && typeof (json as any).mainAdminKey?.backupUser === "string" ? { loginUser: (json as any).mainAdminKey.backupUser } : {}),
+        ...(typeof host.sshPort === "number" && host.sshPort !== 22 ? { port: host.sshPort } : {}),
+        ...(host.role === "backup" && typeof (host.backupUser ?? (json as any).mainAdminKey?.backupUser) === "string"
+            ? { loginUser: host.backupUser ?? (json as any).mainAdminKey.backupUser }
+            : {}),
     };
 }
 
@@ -92,7 +95,7 @@ function connectionOf(
     const hostKey = c.hostKey ?? lab?.hostKeys.find((k) => k.startsWith("ssh-ed25519"));
     const conn: HostConnection = {
         host,
-        ...(c.port !== undefined ? { port: c.port } : {}),
+        ...(c.port !== undefined ? { port: c.port } : lab?.port !== undefined ? { port: lab.port } : {}),
         ...(c.user !== undefined || lab !== undefined ? { user: c.user ?? lab?.adminUser } : {}),
         ...(privateKey !== undefined ? { privateKey } : {}),
         ...(hostKey !== undefined ? { hostKey } : {}),

@@ -13,6 +13,8 @@ export interface LabHostInfo {
     readonly adminKeyPath: string;
     /** Host public keys (OpenSSH lines). */
     readonly hostKeys: readonly string[];
+    /** The host's sshd port, when not 22. */
+    readonly port?: number;
     /** Backups: the account main's admin key logs into (the tunnel's default loginUser). */
     readonly loginUser?: string;
 }
