@@ -17,7 +17,10 @@ ${script.trimEnd()}
         phase("update", scripts.update),
         phase("delete", scripts.delete ?? "exit 0"),
         '*) echo "reverse-ssh-tunnel: error: unknown phase ${1:-}" >&2; exit 2 ;;',
-        "esac",
+        // `exit` on the same line: bash parses the whole line before running the case, so
+        // the data after the bundle is never read as code, and a script that reads stdin
+        // gets exactly the data.
+        "esac; exit",
         "",
     ].join("\n") + data;
 }

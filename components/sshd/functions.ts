@@ -194,11 +194,14 @@ ${AWK_GLOB2RE}
             hits = ""
         }
         BEGIN { n = split(keywords, kk, " "); for (i = 1; i <= n; i++) rel[kk[i]] = 1 }
+        done { next }
         {
             split($3, w, /[ \t=]+/); kw = tolower(w[1])
             if (kw == "match") {
                 flush()
-                if ($1 == ourfile && $3 == "Match User " user) { done = 1; exit }
+                # Read on to the end after that: an early exit would SIGPIPE the producer,
+                # which pipefail turns into a failed script.
+                if ($1 == ourfile && $3 == "Match User " user) { done = 1 }
                 active = can_apply($3); mfile = $1; mline = $2; mtext = $3
                 next
             }

@@ -97,7 +97,7 @@ while read -r rst_laddr rst_lport; do
         fi
         while read -r rst_key rst_want; do
             rst_have=$(rst_effective_value "$rst_dump" "$rst_key")
-            if [ "$rst_have" != "$rst_want" ] && ! printf '%s' "$rst_seen" | grep -qxF "$rst_key"; then
+            if [ "$rst_have" != "$rst_want" ] && ! grep -qxF -- "$rst_key" <<<"$rst_seen"; then
                 rst_seen="$rst_seen
 $rst_key"
                 rst_problems="$rst_problems
@@ -109,7 +109,7 @@ ${expected}
 RST_EXPECTED
         while read -r rst_key rst_want rst_why; do
             rst_have=$(rst_effective_value "$rst_dump" "$rst_key")
-            if [ "$rst_have" != "<unset>" ] && [ "$rst_have" != "$rst_want" ] && ! printf '%s' "$rst_seen" | grep -qxF "$rst_key"; then
+            if [ "$rst_have" != "<unset>" ] && [ "$rst_have" != "$rst_want" ] && ! grep -qxF -- "$rst_key" <<<"$rst_seen"; then
                 rst_seen="$rst_seen
 $rst_key"
                 rst_problems="$rst_problems
@@ -121,7 +121,7 @@ ${unset}
 RST_UNSET
         while IFS=: read -r rst_key rst_why; do
             [ -n "$rst_key" ] || continue
-            if ! printf '%s' "$rst_seen" | grep -qxF "$rst_key"; then
+            if ! grep -qxF -- "$rst_key" <<<"$rst_seen"; then
                 rst_seen="$rst_seen
 $rst_key"
                 rst_problems="$rst_problems

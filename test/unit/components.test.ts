@@ -70,14 +70,14 @@ describe("ReverseTunnel resource graph", () => {
         }
         const keyCmd = commands(r.seen).find((c) => c.name === "pi-tunnel-key");
         const stdin = String(unwrap(keyCmd?.inputs.stdin));
-        expect(stdin.endsWith(`\nesac\n${FAKE_PRIVATE_KEY}`)).toBe(true);
+        expect(stdin.endsWith(`\nesac; exit\n${FAKE_PRIVATE_KEY}`)).toBe(true);
         expect(keyCmd?.inputs.stdin?.["4dabf18193072939515e22adb298388d"]).toBeDefined();
         expect(keyCmd?.inputs.logging).toBe("none");
         // Only the key command's stdin carries data after the bundle, and only it is secret.
         const secretStdin = commands(r.seen).filter((c) => c.inputs.stdin?.["4dabf18193072939515e22adb298388d"] !== undefined);
         expect(secretStdin.map((c) => c.name)).toEqual(["pi-tunnel-key"]);
         for (const c of commands(r.seen).filter((x) => x.name !== "pi-tunnel-key")) {
-            expect(String(unwrap(c.inputs.stdin)).endsWith("\nesac\n"), c.name).toBe(true);
+            expect(String(unwrap(c.inputs.stdin)).endsWith("\nesac; exit\n"), c.name).toBe(true);
         }
     });
 

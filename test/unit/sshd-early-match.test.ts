@@ -22,7 +22,9 @@ function earlyMatches(dropins: Record<string, string>, main = ""): string {
         'rst_fail() { echo "$*" >&2; exit 1; }',
         SSHD_FUNCTIONS,
         `rst_main_config=${dir}/sshd_config`,
-        `rst_early_matches tunnel-x ${dir}/d/00-reverse-ssh-tunnel-tunnel-x.conf "allowtcpforwarding permitopen"`,
+        // As the apply script calls it: an assignment under set -e and pipefail.
+        `rst_early=$(rst_early_matches tunnel-x ${dir}/d/00-reverse-ssh-tunnel-tunnel-x.conf "allowtcpforwarding permitopen")`,
+        'printf "%s" "$rst_early"; [ -z "$rst_early" ] || echo',
     ].join("\n");
     const r = spawnSync("bash", ["-c", script], { encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
@@ -43,6 +45,10 @@ describe("Match blocks read before the policy", () => {
         expect(earlyMatches({ "00-aaa.conf": "Match Address 10.0.0.0/8\n    PermitRootLogin no\n" })).toBe("");
         // Read after the policy: sshd takes the policy's values first.
         expect(earlyMatches({ "50-zzz.conf": "Match all\n    PermitOpen any\n" })).toBe("");
+        // Much configuration after the policy (other backups' drop-ins) is read to the end,
+        // never cut off with SIGPIPE (which pipefail would turn into a failed apply).
+        const many = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`10-other-${i}.conf`, `Match User tunnel-o${i}\n${"    PermitListen 127.0.0.1:3000\n".repeat(200)}`]));
+        expect(earlyMatches(many)).toBe("");
     });
     it("counts a user pattern that matches, a group the account is in, and settings pulled in by a nested Include", () => {
         expect(earlyMatches({ "00-aaa.conf": "Match User tunnel-*\n    PermitOpen any\n" })).toMatch(/sets PermitOpen/);
