@@ -10,8 +10,8 @@ RST_LAB_PASSPHRASE=reverse-ssh-tunnel-lab
 rst_stack_env() {
     local stack_file="${1:-Pulumi.main.yaml}" uses_lab=0
     grep -q '^  reverse-ssh-tunnel:lab: ' "$stack_file" 2>/dev/null && uses_lab=1
-    (umask 077 && mkdir -p .state/pulumi) || return 1
-    chmod 700 .state .state/pulumi || return 1
+    mkdir -p .state && (umask 077 && mkdir -p .state/pulumi) || return 1
+    chmod 700 .state/pulumi || return 1
     export PULUMI_BACKEND_URL="file://$PWD/.state/pulumi"
     if [ "$uses_lab" = 1 ]; then
         export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-$RST_LAB_PASSPHRASE}"

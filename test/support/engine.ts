@@ -26,7 +26,6 @@ export function engineEnv(): Record<string, string> {
     const backend = path.join(ROOT, ".state", "pulumi");
     // The state holds tunnel keys: root-only, like scripts/stack-env.sh makes it.
     fs.mkdirSync(backend, { recursive: true, mode: 0o700 });
-    fs.chmodSync(path.dirname(backend), 0o700);
     fs.chmodSync(backend, 0o700);
     return {
         ...env,

@@ -27,7 +27,6 @@ describe("stack environment (scripts/stack-env.sh)", () => {
         expect(r.status, r.stderr).toBe(0);
         expect(r.stdout).toContain("pass=reverse-ssh-tunnel-lab");
         expect(fs.statSync(path.join(r.dir, ".state/pulumi")).mode & 0o777).toBe(0o700);
-        expect(fs.statSync(path.join(r.dir, ".state")).mode & 0o777).toBe(0o700);
     });
     it("refuses a real-host stack without a passphrase of the operator's own, naming the fix", () => {
         const r = run(REAL, {});
