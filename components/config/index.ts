@@ -73,7 +73,7 @@ function connectionOf(
     lookup: LabLookup | undefined,
     baseDir: string,
     secretKey: pulumi.Input<string> | undefined,
-): { conn: HostConnection; lab?: LabHostInfo } {
+): { conn: HostConnection & { readonly host: string }; lab?: LabHostInfo } {
     let lab: LabHostInfo | undefined;
     if (c.lab !== undefined) {
         if (lookup === undefined) throw new ConfigError(`${key}.lab`, "set the 'lab' config key (path of lab.json) to use lab hosts");
@@ -89,7 +89,8 @@ function connectionOf(
               ? validatePrivateKey(`${key}PrivateKey`, secretKey)
               : secretKey;
     const hostKey = c.hostKey ?? lab?.hostKeys.find((k) => k.startsWith("ssh-ed25519"));
-    const conn: HostConnection = {
+    // Stack config is plain text, so the host is a known string here.
+    const conn: HostConnection & { readonly host: string } = {
         host,
         ...(c.port !== undefined ? { port: c.port } : {}),
         ...(c.user !== undefined || lab !== undefined ? { user: c.user ?? lab?.adminUser } : {}),
