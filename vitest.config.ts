@@ -1,8 +1,10 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 /**
- * Two projects: `unit` (fast, pure rendering and Pulumi mocks) and `lab` (real hosts
- * booted by the lab; sequential, long timeouts). `npm test` runs both.
+ * Three projects: `unit` (fast, pure rendering and Pulumi mocks), `package` (packs
+ * the library and installs it into a fresh consumer project; needs npm's registry)
+ * and `lab` (real hosts booted by the lab; sequential, long timeouts). `npm test`
+ * runs all three.
  */
 export default defineConfig({
     test: {
@@ -16,8 +18,18 @@ export default defineConfig({
             },
             {
                 test: {
+                    name: "package",
+                    include: ["test/package/**/*.test.ts"],
+                    exclude: [...configDefaults.exclude, "test/package/**/*.lab.test.ts"],
+                    fileParallelism: false,
+                    testTimeout: 300_000,
+                    hookTimeout: 600_000,
+                },
+            },
+            {
+                test: {
                     name: "lab",
-                    include: ["test/lab/**/*.test.ts"],
+                    include: ["test/lab/**/*.test.ts", "test/package/**/*.lab.test.ts"],
                     globalSetup: ["test/lab/globalSetup.ts"],
                     fileParallelism: false,
                     testTimeout: 300_000,
