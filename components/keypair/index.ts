@@ -6,12 +6,15 @@ export type TunnelKeyAlgorithm = "ED25519" | "RSA";
 
 /** Inputs of {@link TunnelKeyPair}. */
 export interface TunnelKeyPairArgs {
-    /** Key algorithm. Default `ED25519`; `RSA` means 4096 bits. */
+    /**
+     * Key algorithm; `RSA` means 4096 bits. Plain, because changing it replaces the key.
+     * @default "ED25519"
+     */
     readonly algorithm?: TunnelKeyAlgorithm;
     /**
-     * Any value; changing it replaces the key (a rotation). Default `"initial"`. The
-     * trigger is always set, because the engine ignores a trigger that appears where
-     * there was none before.
+     * Any value; changing it replaces the key (a rotation). The trigger is always set,
+     * because the engine ignores a trigger that appears where there was none before.
+     * @default "initial"
      */
     readonly rotation?: pulumi.Input<string>;
 }
@@ -42,6 +45,6 @@ export class TunnelKeyPair extends pulumi.ComponentResource {
         this.publicKey = key.publicKeyOpenssh.apply((k) => k.trim());
         this.fingerprint = key.publicKeyFingerprintSha256;
         this.privateKey = pulumi.secret(key.privateKeyOpenssh);
-        this.registerOutputs({ publicKey: this.publicKey, fingerprint: this.fingerprint });
+        this.registerOutputs({ publicKey: this.publicKey, fingerprint: this.fingerprint, privateKey: this.privateKey });
     }
 }

@@ -19,6 +19,10 @@ export interface SshdMatchBlockArgs extends SshdMatchBlockRenderArgs {
  * `sshd -T -C user=...` before sshd is reloaded; restored on any failure.
  */
 export class SshdMatchBlock extends pulumi.ComponentResource {
+    /** The account the block confines. */
+    readonly user: pulumi.Output<string>;
+    /** The loopback ports on main the account may listen on. */
+    readonly listenPorts: pulumi.Output<number[]>;
     /** The remote command that owns the block. */
     readonly command: command.remote.Command;
 
@@ -36,6 +40,8 @@ export class SshdMatchBlock extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.registerOutputs({});
+        this.user = pulumi.output(args.user);
+        this.listenPorts = pulumi.output([...args.listenPorts]);
+        this.registerOutputs({ user: this.user, listenPorts: this.listenPorts });
     }
 }
