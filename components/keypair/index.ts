@@ -1,8 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 
-/** Key algorithms a tunnel key may use. */
-export type TunnelKeyAlgorithm = "ED25519" | "RSA";
+/**
+ * Key algorithms a tunnel key may use. An `as const` object rather than a bare union,
+ * so Pulumi's schema inference turns it into an enum for other languages.
+ */
+export const TunnelKeyAlgorithm = {
+    /** Ed25519: short keys, fast, accepted by every current OpenSSH. */
+    ED25519: "ED25519",
+    /** RSA with 4096 bits, for hosts whose OpenSSH predates Ed25519. */
+    RSA: "RSA",
+} as const;
+
+/** Key algorithms a tunnel key may use: `ED25519` or `RSA`. */
+export type TunnelKeyAlgorithm = (typeof TunnelKeyAlgorithm)[keyof typeof TunnelKeyAlgorithm];
 
 /** Inputs of {@link TunnelKeyPair}. */
 export interface TunnelKeyPairArgs {
