@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { assertSdkSupportsRotation } from "./sdk";
 
 /**
  * Key algorithms a tunnel key may use. An `as const` object rather than a bare union,
@@ -44,6 +45,7 @@ export class TunnelKeyPair extends pulumi.ComponentResource {
 
     constructor(name: string, args: TunnelKeyPairArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         super("reverse-ssh-tunnel:index:TunnelKeyPair", name, {}, opts);
+        assertSdkSupportsRotation();
         const algorithm = args.algorithm ?? "ED25519";
         if (algorithm !== "ED25519" && algorithm !== "RSA") {
             throw new Error(`algorithm: ${JSON.stringify(algorithm)} is not supported; use "ED25519" or "RSA"`);
