@@ -62,7 +62,7 @@ export interface SshHop {
     readonly perDialTimeout?: number;
 }
 
-/** How the provisioning side (Pulumi) reaches a host over SSH: one {@link SshHop}, optionally through a jump host. */
+/** How the provisioning side (Pulumi) reaches a host over SSH: one SshHop, optionally through a jump host. */
 export interface HostConnection extends SshHop {
     /** A jump host to dial through (one hop). When omitted, the host is dialled directly. */
     readonly proxy?: SshHop;

@@ -5,7 +5,7 @@ import { HEALTH_COMMAND_PATH, renderHealthInstallScript, renderHealthRemoveScrip
 
 export * from "./render";
 
-/** Inputs of {@link MainHealthCheck}. */
+/** Inputs of MainHealthCheck. */
 export interface MainHealthCheckArgs {
     /** How Pulumi reaches main. */
     readonly connection: HostConnection;

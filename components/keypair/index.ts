@@ -16,7 +16,7 @@ export const TunnelKeyAlgorithm = {
 /** Key algorithms a tunnel key may use: `ED25519` or `RSA`. */
 export type TunnelKeyAlgorithm = (typeof TunnelKeyAlgorithm)[keyof typeof TunnelKeyAlgorithm];
 
-/** Inputs of {@link TunnelKeyPair}. */
+/** Inputs of TunnelKeyPair. */
 export interface TunnelKeyPairArgs {
     /**
      * Key algorithm; `RSA` means 4096 bits. Plain, because changing it replaces the key.

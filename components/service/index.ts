@@ -21,7 +21,7 @@ export function defaultTunnelUser(name: string): string {
 }
 
 /**
- * Inputs of {@link TunnelService}.
+ * Inputs of TunnelService.
  *
  * `name`, `tunnelUser`, `serviceUser` and `forwards` stay plain: they name the unit,
  * its files and accounts and the ports main listens on, i.e. the identity of what is

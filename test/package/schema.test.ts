@@ -44,5 +44,7 @@ describe("schema inference for other languages", () => {
         const badDocs = props.filter(([, p]) => typeof p.description !== "string" || p.description.trim() === "" || p.description.includes("[object Object]")).map(([k]) => k);
         expect(badDocs).toEqual([]);
         expect(spec.resources[`${pkg.name}:index:${name}`].description ?? "").not.toMatch(/^$|\[object Object\]/);
+        const badTypeDocs = Object.entries<any>(spec.types ?? {}).filter(([, t]) => String(t.description ?? "").includes("[object Object]")).map(([k]) => k);
+        expect(badTypeDocs).toEqual([]);
     });
 });
