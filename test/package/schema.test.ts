@@ -47,4 +47,34 @@ describe("schema inference for other languages", () => {
         const badTypeDocs = Object.entries<any>(spec.types ?? {}).filter(([, t]) => String(t.description ?? "").includes("[object Object]")).map(([k]) => k);
         expect(badTypeDocs).toEqual([]);
     });
+
+    it("an arg shape other languages cannot express fails with the analyzer's message (checked on a probe component)", () => {
+        // Inside the repo so the probe resolves this repo's @pulumi/pulumi.
+        const dir = path.join(ROOT, ".state", "schema-probe");
+        fs.rmSync(dir, { recursive: true, force: true });
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "probe", version: "0.0.1", main: "index.js" }));
+        fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, module: "commonjs", target: "es2022" }, files: ["index.ts"] }));
+        fs.writeFileSync(
+            path.join(dir, "index.ts"),
+            [
+                `import * as pulumi from "@pulumi/pulumi";`,
+                `/** Args of the probe. */`,
+                `export interface ProbeArgs {`,
+                `    /** A bare union: not expressible in the schema. */`,
+                `    mode?: "a" | "b";`,
+                `}`,
+                `/** A probe component. */`,
+                `export class Probe extends pulumi.ComponentResource {`,
+                `    constructor(name: string, args: ProbeArgs, opts?: pulumi.ComponentResourceOptions) {`,
+                `        super("probe:index:Probe", name, {}, opts);`,
+                `    }`,
+                `}`,
+            ].join("\n"),
+        );
+        expect(() => new Analyzer(dir, "probe", { name: "probe", main: "index.js" }, new Set(["Probe"])).analyze()).toThrow(
+            /Union types are not supported for component 'Probe' property 'ProbeArgs\.mode'/,
+        );
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
 });
