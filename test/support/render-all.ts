@@ -26,7 +26,7 @@ export function allScripts(): Record<string, string> {
         "client-config-install": c.renderClientConfigInstallScript({ name: "pi", port: 2222, backupHostKeys: [SAMPLE_KEY] }),
         "client-config-remove": c.renderClientConfigRemoveScript("pi"),
         "read-host-keys": c.renderReadHostKeysScript(),
-        "account-apply-overlap": c.renderAccountApplyScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, keepExistingKeys: true }),
+        "account-apply-overlap": c.renderAccountApplyScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, keepPreviousKey: true }),
         "health-command": c.renderHealthCommand(),
         "health-install": c.renderHealthInstallScript(),
         "health-remove": c.renderHealthRemoveScript(),

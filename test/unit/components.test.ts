@@ -103,14 +103,16 @@ describe("ReverseTunnel resource graph", () => {
         }
     });
 
-    it("orders account -> sshd policy -> backup service -> main client config", () => {
+    it("orders sshd policy -> account -> backup service -> main client config (so destroy revokes the account before touching sshd)", () => {
         const deps = (name: string) => (r.children.find((c) => c.name === name)?.opts.dependsOn ?? []) as any[];
         const depNames = (name: string) => ([] as any[]).concat(deps(name)).map((d) => d.__name);
         expect(depNames("pi")).toEqual([]);
         const policy = r.children.find((c) => c.type === "reverse-ssh-tunnel:index:SshdMatchBlock");
-        expect(([] as any[]).concat(policy?.opts.dependsOn).map((d) => d.__name)).toEqual(["pi"]);
+        expect(([] as any[]).concat(policy?.opts.dependsOn ?? [])).toEqual([]);
+        const account = r.children.find((c) => c.type === "reverse-ssh-tunnel:index:TunnelAccount");
+        expect(([] as any[]).concat(account?.opts.dependsOn)[0].constructor.name).toBe("SshdMatchBlock");
         const service = r.children.find((c) => c.type === "reverse-ssh-tunnel:index:TunnelService");
-        expect(([] as any[]).concat(service?.opts.dependsOn)[0].constructor.name).toBe("SshdMatchBlock");
+        expect(([] as any[]).concat(service?.opts.dependsOn)[0].constructor.name).toBe("TunnelAccount");
         expect(depNames("pi-service")).toEqual(["pi-tunnel-key"]);
         expect(([] as any[]).concat(r.children.find((c) => c.name === "pi-client-config")?.opts.dependsOn)[0].constructor.name).toBe("TunnelService");
     });
@@ -170,14 +172,21 @@ describe("ReverseTunnel options", () => {
         expect(commands(seen)).toEqual([]);
     });
 
-    it("overlaps keys during a rotation: the account update keeps old keys, a finalizer after the backup prunes them", async () => {
+    it("overlaps keys during a rotation: the account update keeps the previous key for a bounded time, a finalizer after the backup prunes it and ends its sessions", async () => {
         const r = await build();
         const acct = commands(r.seen).find((c) => c.name === "pi-account");
-        expect(String(unwrap(acct?.inputs.update))).toContain("grep -vxF");
-        expect(String(unwrap(acct?.inputs.create))).not.toContain("grep -vxF");
+        expect(String(unwrap(acct?.inputs.update))).toContain("rst_prev_expiry");
+        expect(String(unwrap(acct?.inputs.create))).not.toContain("rst_prev_expiry");
         const fin = commands(r.seen).find((c) => c.name === "pi-key-finalize");
-        expect(String(unwrap(fin?.inputs.create))).not.toContain("grep -vxF");
+        expect(String(unwrap(fin?.inputs.create))).not.toContain("rst_prev_expiry");
+        expect(String(unwrap(fin?.inputs.create))).toContain("Accepted publickey for");
         expect(([] as any[]).concat(r.children.find((c) => c.name === "pi-key-finalize")?.opts.dependsOn)[0].constructor.name).toBe("TunnelService");
+    });
+
+    it("never overlaps keys for a compromised backup: the old key dies with the update", async () => {
+        const r = await build({ ...ARGS, compromised: true });
+        const acct = commands(r.seen).find((c) => c.name === "pi-account");
+        expect(String(unwrap(acct?.inputs.update))).not.toContain("rst_prev_expiry");
     });
 
     it("exports a rotation reminder when the key expires", async () => {

@@ -46,7 +46,8 @@ describe("ssh client config (checked with ssh -G)", () => {
         expect(g.get("dynamicforward")).toBeUndefined();
     });
     it("requests exactly its listeners on main's loopback and exits if one fails", () => {
-        expect(g.get("remoteforward")).toEqual(["[localhost]:2222 [localhost]:22", "[localhost]:8443 [192.168.1.10]:443"]);
+        // IPv4 loopback only: a squatter on [::1]:PORT cannot take main's connections.
+        expect(g.get("remoteforward")).toEqual(["[127.0.0.1]:2222 [127.0.0.1]:22", "[127.0.0.1]:8443 [192.168.1.10]:443"]);
         expect(g.get("exitonforwardfailure")).toEqual(["yes"]);
     });
     it("detects a dead link before main frees the port and bounds a hung connect", () => {
@@ -95,8 +96,16 @@ describe("systemd unit", () => {
     it("restricts egress to main when main is an IP literal", () => {
         const u = renderUnit({ ...SERVICE_ARGS, mainHost: "198.51.100.7" });
         expect(u).toMatch(/^IPAddressDeny=any$/m);
-        expect(u).toMatch(/^IPAddressAllow=localhost 198\.51\.100\.7$/m);
+        // The extra forward's LAN target stays reachable.
+        expect(u).toMatch(/^IPAddressAllow=localhost 198\.51\.100\.7 192\.168\.1\.10$/m);
         expect(u).toMatch(/^RestrictAddressFamilies=AF_INET AF_INET6$/m);
+    });
+    it("pins nothing when a forward's target is a name (it cannot be pinned by address)", () => {
+        const u = renderUnit({ ...SERVICE_ARGS, mainHost: "198.51.100.7", forwards: [{ remotePort: 2222 }, { remotePort: 8443, localHost: "nas.lan", localPort: 443 }] });
+        expect(u).not.toMatch(/^IPAddress/m);
+    });
+    it("refuses IPv6 zone IDs, which ssh_config and systemd would expand as % tokens", () => {
+        expect(() => renderUnit({ ...SERVICE_ARGS, mainHost: "fe80::1%eth0" })).toThrow(/^mainHost: .*zone IDs/);
     });
     it("refuses unsafe input", () => {
         expect(() => renderUnit({ ...SERVICE_ARGS, name: "pi;reboot" })).toThrow(/^name: invalid name/);

@@ -13,10 +13,12 @@ describe("authorized key line", () => {
         expect(opts.split(",")).toEqual([
             "restrict",
             "port-forwarding",
-            'permitlisten="localhost:2222"',
-            'permitlisten="localhost:8443"',
+            'permitlisten="127.0.0.1:2222"',
+            'permitlisten="127.0.0.1:8443"',
+            'permitopen="127.0.0.1:0"',
             'command="/bin/false"',
-            'expiry-time="20301231"',
+            // keyExpiry is the last day accepted: sshd refuses from the next day's midnight.
+            'expiry-time="20310101"',
             'from="203.0.113.0/24"',
         ]);
     });
@@ -31,6 +33,7 @@ describe("authorized key line", () => {
     });
     it("rejects malformed options before they reach a file", () => {
         expect(() => renderKeyOptions({ user: "t", listenPorts: [2222], publicKey: SAMPLE_KEY, expiry: "2030-12-31" })).toThrow(/^expiry:/);
+        expect(() => renderKeyOptions({ user: "t", listenPorts: [2222], publicKey: SAMPLE_KEY, expiry: "20301331" })).toThrow(/^expiry:/);
         expect(() => renderKeyOptions({ user: "t", listenPorts: [2222], publicKey: SAMPLE_KEY, allowedSources: ['1.2.3.4",command="sh'] })).toThrow(/allowedSources\[0\]/);
         expect(() => renderAuthorizedKeys({ user: "t", listenPorts: [2222], publicKey: "ssh-ed25519 AAAA" })).toThrow(/publicKey\[0\]/);
     });
@@ -54,19 +57,27 @@ describe("account scripts", () => {
         const order = ["usermod --expiredate 1", 'rst_remove "$rst_keys_file"', 'rst_delete_account "$rst_user"'].map((s) => body.indexOf(s));
         expect(order.every((i) => i > 0)).toBe(true);
         expect([...order].sort((a, b) => a - b)).toEqual(order);
-        // rst_delete_account kills every process of the account before deleting it.
+        // rst_delete_account kills the account's processes on this host only (never a
+        // container's of the same UID) before deleting it.
         const fn = r.slice(r.indexOf("rst_delete_account() {"), r.indexOf("rst_lock() {"));
-        expect(fn.indexOf("pkill -KILL -u")).toBeGreaterThan(0);
-        expect(fn.indexOf("userdel")).toBeGreaterThan(fn.indexOf("pkill -KILL -u"));
+        expect(fn.indexOf("rst_kill_account_processes")).toBeGreaterThan(0);
+        expect(fn.indexOf("userdel")).toBeGreaterThan(fn.indexOf("rst_kill_account_processes"));
+        const kill = r.slice(r.indexOf("rst_kill_account_processes() {"), r.indexOf("rst_delete_account() {"));
+        expect(kill).toContain("pkill -KILL --ns $$ --nslist pid -u");
+        expect(r).not.toMatch(/(pkill|pgrep) (-KILL )?-u/);
+        // Afterwards the listener must be gone, or the revocation fails loudly.
+        expect(body).toContain("is still held by sshd");
     });
 });
 
 describe("key rotation overlap", () => {
-    it("keeps previously authorized key lines only when asked", () => {
+    it("keeps only the immediately previous key, re-rendered with the new options and a short expiry, only when asked", () => {
         const exact = renderAccountApplyScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY });
-        const overlap = renderAccountApplyScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, keepExistingKeys: true });
-        expect(exact).not.toContain("grep -vxF");
-        expect(overlap).toContain(`grep -v '^#' -- "$rst_keys_file" | grep -vxF -f "$rst_keys_new" >"$rst_keys_kept"`);
+        const overlap = renderAccountApplyScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, keepPreviousKey: true });
+        expect(exact).not.toContain("rst_prev_key");
+        expect(overlap).toContain(`date -u -d "+$rst_overlap_minutes minutes" +%Y%m%d%H%MZ`);
+        expect(overlap).toContain(`printf '%s,expiry-time="%s" %s %s\\n' "$rst_options" "$rst_prev_expiry" "$rst_prev_key" "$rst_previous_comment"`);
+        expect(overlap).toContain(`rst_options='restrict,port-forwarding,permitlisten="127.0.0.1:2222",permitopen="127.0.0.1:0",command="/bin/false"'`);
     });
 });
 
@@ -78,9 +89,9 @@ describe("main's client config for ssh backup-<name>", () => {
         fs.writeFileSync(file, text);
         const r = spawnSync("ssh", ["-G", "-F", file, "backup-pi"], { encoding: "utf8" });
         expect(r.status, r.stderr).toBe(0);
-        expect(r.stdout).toMatch(/^hostname localhost$/m);
+        expect(r.stdout).toMatch(/^hostname 127\.0\.0\.1$/m);
         expect(r.stdout).toMatch(/^port 2222$/m);
-        expect(r.stdout).toMatch(/^user pi$/m);
+        expect(r.stdout).toMatch(/^user root$/m);
         expect(r.stdout).toMatch(/^stricthostkeychecking true$/m);
         expect(r.stdout).toMatch(/^userknownhostsfile \/dev\/null$/m);
         // The KnownHostsCommand prints exactly the pinned keys.

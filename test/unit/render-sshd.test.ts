@@ -27,7 +27,7 @@ describe("Match block", () => {
     });
     it("allows only remote forwarding to its own loopback ports, in the form the client requests", () => {
         expect(s.get("AllowTcpForwarding")).toBe("remote");
-        expect(s.get("PermitListen")).toBe("localhost:2222 localhost:8443");
+        expect(s.get("PermitListen")).toBe("127.0.0.1:2222 127.0.0.1:8443");
         expect(s.get("GatewayPorts")).toBe("no");
         expect(s.get("PermitOpen")).toBe("none");
         expect(s.get("AllowStreamLocalForwarding")).toBe("no");
@@ -61,7 +61,7 @@ describe("Match block", () => {
         for (const p of tunnelPolicy({ user: "tunnel-pi", listenPorts: [2222] })) {
             expect(expected.has(p.keyword.toLowerCase())).toBe(true);
         }
-        expect(expected.get("permitlisten")).toBe("localhost:2222 localhost:8443");
+        expect(expected.get("permitlisten")).toBe("127.0.0.1:2222 127.0.0.1:8443");
     });
     it("rejects bad input before rendering", () => {
         expect(() => renderMatchBlock({ user: "x y", listenPorts: [2222] })).toThrow(/user/);
