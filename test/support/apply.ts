@@ -112,10 +112,11 @@ export async function applyTunnel(t: LabTunnel, lab: LabDescription = loadLab())
     await run(
         "service",
         t.backupHost,
-        c.renderServiceInstallScript({ name: s.name, mainHost: s.mainPublicHost, mainPort: s.mainPublicPort, tunnelUser: s.tunnelUser, serviceUser: s.serviceUser, forwards: s.forwards, mainHostKeys }),
+        // The lab's args are plain values, so the settings are too.
+        c.renderServiceInstallScript({ name: s.name, mainHost: s.mainPublicHost as string, mainPort: s.mainPublicPort as number, tunnelUser: s.tunnelUser, serviceUser: s.serviceUser, forwards: s.forwards, mainHostKeys }),
     );
     const backupHostKeys = c.parseHostKeyList("backup", (await run("backup-hostkeys", t.backupHost, c.renderReadHostKeysScript())).stdout).map((k) => k.line);
-    const clientArgs = { name: s.name, port: s.port, loginUser: s.loginUser, backupHostKeys };
+    const clientArgs = { name: s.name, port: s.port, loginUser: s.loginUser as string, backupHostKeys };
     await run("client-config", lab.main, c.renderClientConfigInstallScript(clientArgs));
     return { settings: s, key, mainHostKeys, backupHostKeys, sshConfig: c.renderMainClientConfig(clientArgs), steps };
 }
