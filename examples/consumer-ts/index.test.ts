@@ -56,7 +56,8 @@ before(async () => {
                     state.privateKeyOpenssh = "-----BEGIN OPENSSH PRIVATE KEY-----\nmock\n-----END OPENSSH PRIVATE KEY-----\n";
                 }
                 if (args.type === "command:remote:Command") {
-                    state.stdout = args.name.endsWith("hostkeys") ? `${HOST_KEY}\n` : "";
+                    // The host-key reads; the backup's also reports where its sshd listens.
+                    state.stdout = args.name.endsWith("hostkeys") ? `${HOST_KEY}\n# sshd 127.0.0.1 22\n` : "";
                     state.stderr = "";
                 }
                 return { id: `${args.name}-id`, state };
