@@ -22,9 +22,9 @@ say "Pulumi toolchain (built offline from Go modules on first use, cached)"
 bash toolchain/setup.sh >/dev/null
 # shellcheck source=/dev/null
 . toolchain/env.sh
-mkdir -p .state/pulumi
-export PULUMI_BACKEND_URL="file://$PWD/.state/pulumi"
-export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-reverse-ssh-tunnel-lab}"
+# shellcheck source=scripts/stack-env.sh
+. scripts/stack-env.sh
+rst_stack_env Pulumi.main.yaml || exit 1
 uses_lab=0
 grep -q '^  reverse-ssh-tunnel:lab: ' Pulumi.main.yaml && uses_lab=1
 

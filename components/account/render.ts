@@ -73,9 +73,11 @@ export function renderKeyOptions(args: TunnelAccountRenderArgs): string {
     for (const spec of permitListenValue(args.listenPorts).split(" ")) {
         opts.push(`permitlisten="${spec}"`);
     }
-    // Defence in depth, whatever sshd_config says: no -L/-D to any real target
-    // (port 0 can never be connected to), and a session would run nothing.
-    opts.push(`permitopen="127.0.0.1:0"`);
+    // Defence in depth, whatever sshd_config says: -L and -D may only ask for the
+    // limited broadcast address, to which no TCP connection can be made (sshd refuses
+    // port 0 and "none" here); a session would run nothing. Unix-socket forwards have
+    // no key option: sshd's AllowStreamLocalForwarding no closes those.
+    opts.push(`permitopen="255.255.255.255:1"`);
     opts.push(`command="${FORCED_COMMAND}"`);
     if (args.expiry !== undefined) {
         opts.push(`expiry-time="${dayAfter(args.expiry)}"`);

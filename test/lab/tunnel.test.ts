@@ -65,7 +65,7 @@ describe.sequential("reverse tunnel on the lab", () => {
             "644 root root",
         ]);
         const keys = await sh(lab.main, "grep -v '^#' /etc/ssh/reverse-ssh-tunnel/authorized_keys/tunnel-pi");
-        expect(keys.trim()).toBe(`restrict,port-forwarding,permitlisten="localhost:2222",command="/bin/false" ${pi.key.publicKey} tunnel-pi`);
+        expect(keys.trim()).toBe(`restrict,port-forwarding,permitlisten="127.0.0.1:2222",permitopen="255.255.255.255:1",command="/bin/false" ${pi.key.publicKey} tunnel-pi`);
     });
 
     it("backup: key root-only, main pinned, unit enabled and active as its own user", async () => {

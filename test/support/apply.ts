@@ -62,8 +62,18 @@ export interface LabTunnel {
     placement?: c.SshdPlacement;
     /** The key; generated when absent. */
     key?: { privateKey: string; publicKey: string };
-    /** Extra keys kept authorized (rotation overlap). */
+    /** Extra keys kept authorized. */
     additionalPublicKeys?: string[];
+    /** Keep the previous key for the rotation overlap (ReverseTunnel's account update). */
+    keepPreviousKey?: boolean;
+    /** sshd `from=` patterns. */
+    allowedSources?: string[];
+    /** Last day the key is accepted (`YYYYMMDD`). */
+    keyExpiry?: string;
+    /** Account `ssh backup-<name>` logs into. Default: the lab's backup user. */
+    loginUser?: string;
+    /** Port of the backup's sshd. Default: read on the backup. */
+    backupSshPort?: number;
 }
 
 /** Everything the applier produced, for assertions. */
@@ -85,6 +95,10 @@ function tunnelArgs(t: LabTunnel, lab: LabDescription): c.ReverseTunnelArgs {
         mainPublicHost: main.addresses.public ?? main.addresses.operator,
         backup: { host: backup.addresses.operator, user: backup.adminUser, hostKey: backup.hostKeys.ed25519 },
         port: t.port,
+        loginUser: t.loginUser ?? lab.mainAdminKey.backupUser,
+        ...(t.backupSshPort !== undefined ? { backupSshPort: t.backupSshPort } : {}),
+        ...(t.allowedSources ? { allowedSources: t.allowedSources } : {}),
+        ...(t.keyExpiry ? { keyExpiry: t.keyExpiry } : {}),
         ...(t.extraForwards ? { extraForwards: t.extraForwards } : {}),
         ...(t.placement ? { sshdPlacement: t.placement } : {}),
     };
@@ -102,20 +116,32 @@ export async function applyTunnel(t: LabTunnel, lab: LabDescription = loadLab())
         return r;
     };
     const mainHostKeys = c.parseHostKeyList("main", (await run("main-hostkeys", lab.main, c.renderReadHostKeysScript())).stdout).map((k) => k.line);
+    const facts = (await run("backup-hostkeys", t.backupHost, c.renderReadBackupFactsScript(s.loginUser))).stdout;
+    const backupHostKeys = c.parseHostKeyList("backup", facts).map((k) => k.line);
+    const sshd = c.parseBackupSshd("backup sshd", facts);
+    const forwards = [{ ...s.forwards[0]!, localHost: sshd.host, localPort: s.backupSshPort ?? sshd.port }, ...s.forwards.slice(1)];
+    await run("sshd", lab.main, c.renderSshdApplyScript({ user: s.tunnelUser, listenPorts: s.listenPorts, description: `backup ${s.name}`, ...(t.placement ? { placement: t.placement } : {}) }));
     await run(
         "account",
         lab.main,
-        c.renderAccountApplyScript({ user: s.tunnelUser, listenPorts: s.listenPorts, publicKey: key.publicKey, description: `backup ${s.name}`, ...(t.additionalPublicKeys ? { additionalPublicKeys: t.additionalPublicKeys } : {}) }),
+        c.renderAccountApplyScript({
+            user: s.tunnelUser,
+            listenPorts: s.listenPorts,
+            publicKey: key.publicKey,
+            description: `backup ${s.name}`,
+            ...(t.additionalPublicKeys ? { additionalPublicKeys: t.additionalPublicKeys } : {}),
+            ...(t.allowedSources ? { allowedSources: t.allowedSources } : {}),
+            ...(t.keyExpiry ? { expiry: t.keyExpiry } : {}),
+            ...(t.keepPreviousKey ? { keepPreviousKey: true } : {}),
+        }),
     );
-    await run("sshd", lab.main, c.renderSshdApplyScript({ user: s.tunnelUser, listenPorts: s.listenPorts, description: `backup ${s.name}`, ...(t.placement ? { placement: t.placement } : {}) }));
     await run("tunnel-key", t.backupHost, c.renderKeyInstallScript({ name: s.name }), key.privateKey);
     await run(
         "service",
         t.backupHost,
         // The lab's args are plain values, so the settings are too.
-        c.renderServiceInstallScript({ name: s.name, mainHost: s.mainPublicHost as string, mainPort: s.mainPublicPort as number, tunnelUser: s.tunnelUser, serviceUser: s.serviceUser, forwards: s.forwards, mainHostKeys }),
+        c.renderServiceInstallScript({ name: s.name, mainHost: s.mainPublicHost as string, mainPort: s.mainPublicPort as number, tunnelUser: s.tunnelUser, serviceUser: s.serviceUser, forwards, mainHostKeys }),
     );
-    const backupHostKeys = c.parseHostKeyList("backup", (await run("backup-hostkeys", t.backupHost, c.renderReadHostKeysScript())).stdout).map((k) => k.line);
     const clientArgs = { name: s.name, port: s.port, loginUser: s.loginUser as string, backupHostKeys };
     await run("client-config", lab.main, c.renderClientConfigInstallScript(clientArgs));
     return { settings: s, key, mainHostKeys, backupHostKeys, sshConfig: c.renderMainClientConfig(clientArgs), steps };
@@ -134,9 +160,9 @@ export async function destroyTunnel(t: LabTunnel, opts: { backupReachable?: bool
     await revokeOnMain(t, lab);
 }
 
-/** Main-side revocation only: policy removed, then the account (kills the live tunnel). */
+/** Main-side revocation only: the account first (kills the live tunnel), then the policy. */
 export async function revokeOnMain(t: LabTunnel, lab: LabDescription = loadLab()): Promise<void> {
     const s = c.resolveTunnelSettings(tunnelArgs(t, lab));
-    await runScript(lab.main, c.renderSshdRemoveScript({ user: s.tunnelUser }), { lab });
     await runScript(lab.main, c.renderAccountRevokeScript({ user: s.tunnelUser, listenPorts: s.listenPorts }), { lab });
+    await runScript(lab.main, c.renderSshdRemoveScript({ user: s.tunnelUser }), { lab });
 }

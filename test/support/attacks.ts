@@ -263,6 +263,10 @@ export async function runAttackMatrix(t: AttackTarget): Promise<AttackResult[]> 
         const l = await listening(t.ownPort);
         return { succeeded: /^(0\.0\.0\.0|\*|\[::\]):/m.test(l), evidence: `listener: ${l || "none"}` };
     }, (line) => /^tcp 127\.0\.0\.1:/.test(line) || /^tcp \[::1\]:/.test(line));
+    await attemptWhileOpen("remote-ipv6-loopback", `-R on main's [::1]:${t.ownPort} (a squattable second listener)`, ["-R", `[::1]:${t.ownPort}:localhost:22`], async () => {
+        const l = await listening(t.ownPort);
+        return { succeeded: /^\[::1\]:/m.test(l), evidence: `listener: ${l || "none"}` };
+    }, (line) => /^tcp 127\.0\.0\.1:/.test(line));
     await attempt("x11", "X11 forwarding (ssh -X)", async () => {
         const p = await finish(startSsh(t, keyFile, ["-X", "-o", "ForwardX11Trusted=yes", "-T", "echo DISPLAY=$DISPLAY"], { env: { ...process.env, DISPLAY: ":0" } }));
         return { succeeded: /DISPLAY=\S+/.test(p.out.replace("DISPLAY=$DISPLAY", "")), evidence: p.out };
@@ -294,7 +298,7 @@ export async function runAttackMatrix(t: AttackTarget): Promise<AttackResult[]> 
         return { succeeded: authenticated, evidence: r.stdout };
     });
     // The one thing the key is for.
-    await attemptWhileOpen("intended-remote-forward", `-R localhost:${t.ownPort} (the tunnel itself)`, ["-R", `localhost:${t.ownPort}:localhost:22`], async () => {
+    await attemptWhileOpen("intended-remote-forward", `-R 127.0.0.1:${t.ownPort} (the tunnel itself)`, ["-R", `127.0.0.1:${t.ownPort}:localhost:22`], async () => {
         const l = await listening(t.ownPort);
         return { succeeded: l !== "", evidence: `listener: ${l || "none"}` };
     }, (line) => /^tcp (127\.0\.0\.1|\[::1\]):/.test(line));

@@ -23,7 +23,10 @@ export function engineEnv(): Record<string, string> {
         if (i > 0 && /^(PATH|PULUMI_\w+)$/.test(kv.slice(0, i))) env[kv.slice(0, i)] = kv.slice(i + 1);
     }
     const backend = path.join(ROOT, ".state", "pulumi");
-    fs.mkdirSync(backend, { recursive: true });
+    // The state holds tunnel keys: root-only, like scripts/stack-env.sh makes it.
+    fs.mkdirSync(backend, { recursive: true, mode: 0o700 });
+    fs.chmodSync(path.dirname(backend), 0o700);
+    fs.chmodSync(backend, 0o700);
     return {
         ...env,
         PULUMI_BACKEND_URL: `file://${backend}`,

@@ -63,7 +63,7 @@ export function writeReport(name: string, data: unknown): string {
 
 /**
  * Tries tunnel account `user` on main with `privateKey` from the operator (another
- * host than the backup), asking for `-R localhost:listenPort`. Returns ssh's exit
+ * host than the backup), asking for `-R 127.0.0.1:listenPort`. Returns ssh's exit
  * status (null when it was still running at `timeoutMs`, i.e. connected) and stderr.
  */
 export function tryTunnelKey(lab: LabDescription, user: string, privateKey: string, listenPort: number, timeoutMs = 10_000): { status: number | null; stderr: string } {
@@ -72,7 +72,7 @@ export function tryTunnelKey(lab: LabDescription, user: string, privateKey: stri
     fs.writeFileSync(kf, privateKey, { mode: 0o600 });
     const r = spawnSync(
         "ssh",
-        ["-F", "/dev/null", "-i", kf, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${lab.knownHostsPath}`, "-o", "ConnectTimeout=5", "-o", "ExitOnForwardFailure=yes", "-N", "-R", `localhost:${listenPort}:localhost:22`, `${user}@${lab.hosts[lab.main]!.addresses.operator}`],
+        ["-F", "/dev/null", "-i", kf, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${lab.knownHostsPath}`, "-o", "ConnectTimeout=5", "-o", "ExitOnForwardFailure=yes", "-N", "-R", `127.0.0.1:${listenPort}:localhost:22`, `${user}@${lab.hosts[lab.main]!.addresses.operator}`],
         { encoding: "utf8", timeout: timeoutMs },
     );
     fs.rmSync(dir, { recursive: true, force: true });

@@ -15,7 +15,7 @@ describe("authorized key line", () => {
             "port-forwarding",
             'permitlisten="127.0.0.1:2222"',
             'permitlisten="127.0.0.1:8443"',
-            'permitopen="127.0.0.1:0"',
+            'permitopen="255.255.255.255:1"',
             'command="/bin/false"',
             // keyExpiry is the last day accepted: sshd refuses from the next day's midnight.
             'expiry-time="20310101"',
@@ -77,7 +77,7 @@ describe("key rotation overlap", () => {
         expect(exact).not.toContain("rst_prev_key");
         expect(overlap).toContain(`date -u -d "+$rst_overlap_minutes minutes" +%Y%m%d%H%MZ`);
         expect(overlap).toContain(`printf '%s,expiry-time="%s" %s %s\\n' "$rst_options" "$rst_prev_expiry" "$rst_prev_key" "$rst_previous_comment"`);
-        expect(overlap).toContain(`rst_options='restrict,port-forwarding,permitlisten="127.0.0.1:2222",permitopen="127.0.0.1:0",command="/bin/false"'`);
+        expect(overlap).toContain(`rst_options='restrict,port-forwarding,permitlisten="127.0.0.1:2222",permitopen="255.255.255.255:1",command="/bin/false"'`);
     });
 });
 

@@ -1,0 +1,123 @@
+/**
+ * The promise on ordinary production mains (issue "Hold the promise on ordinary real
+ * mains"): each test names the finding it covers and ran red on the code before the
+ * fix. Real sshd and systemd on the lab's hosts; the leaked key is used for real.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import * as c from "../../components";
+import { LabDescription, loadLab } from "../../lab/client";
+import { applyTunnel, destroyTunnel, generateTunnelKey, LabTunnel, runScript } from "../support/apply";
+import { keyRefused, sh, tunnelWorks, waitFor } from "../support/hosts";
+
+const T: LabTunnel = { name: "rmain", backupHost: "backup3", port: 2240 };
+
+describe.sequential("real mains: revocation, rotation, listeners, expiry, forwards", () => {
+    let lab: LabDescription;
+
+    beforeAll(() => {
+        lab = loadLab();
+    });
+    afterEach(async () => {
+        await destroyTunnel(T, {}, lab).catch(() => undefined);
+        await sh(lab.main, "pkill -f 'rst-container-sleep' ; pkill -f 'rst-squatter'; true", { allowFail: true });
+    });
+    afterAll(async () => {
+        await destroyTunnel(T, {}, lab).catch(() => undefined);
+    });
+
+    it("finding High/revocation: a container's process under the tunnel UID survives the revoke, the tunnel itself dies", async () => {
+        const applied = await applyTunnel(T, lab);
+        const uid = (await sh(lab.main, `id -u tunnel-${T.name}`)).trim();
+        const gid = (await sh(lab.main, `id -g tunnel-${T.name}`)).trim();
+        // Another PID namespace on main (what a container is), same numeric UID.
+        await sh(
+            lab.main,
+            `setsid unshare --pid --fork --mount-proc setpriv --reuid=${uid} --regid=${gid} --clear-groups bash -c 'exec -a rst-container-sleep sleep 900' </dev/null >/dev/null 2>&1 &
+             sleep 0.5; pgrep -u ${uid} -f rst-container-sleep >/dev/null`,
+        );
+        expect(await tunnelWorks(lab.main, T.name, T.backupHost)).toBe(true);
+        const t0 = Date.now();
+        await destroyTunnel(T, {}, lab);
+        const revokeMs = Date.now() - t0;
+        expect(keyRefused(lab, `tunnel-${T.name}`, applied.key.privateKey)).toBe(true);
+        expect((await sh(lab.main, `ss -Hltn 'sport = :${T.port}'`)).trim()).toBe("");
+        // The container's process is untouched (and did not make the revoke wait or fail).
+        expect((await sh(lab.main, `pgrep -u ${uid} -f rst-container-sleep || true`)).trim()).not.toBe("");
+        expect(revokeMs).toBeLessThan(60_000);
+    });
+
+    it("finding Medium/rotation+narrowing: only the previous key overlaps, with the new options and an expiry; the finalizer ends its live session", async () => {
+        const a = await applyTunnel(T, lab);
+        const user = `tunnel-${T.name}`;
+        const b = generateTunnelKey();
+        const account = (publicKey: string, extra: Partial<c.TunnelAccountRenderArgs>) =>
+            runScript(lab.main, c.renderAccountApplyScript({ user, listenPorts: [T.port], publicKey, description: `backup ${T.name}`, keepPreviousKey: true, ...extra }), { lab });
+        // Rotation while the backup has not switched yet: A stays, bounded.
+        await account(b.publicKey, {});
+        const file = await sh(lab.main, `grep -v '^#' ${c.authorizedKeysPath(user)}`);
+        const lines = file.trim().split("\n");
+        expect(lines).toHaveLength(2);
+        expect(lines[0]).toContain(b.publicKey);
+        expect(lines[1]).toContain(a.key.publicKey);
+        const exp = /expiry-time="(\d{12})Z"/.exec(lines[1]!)?.[1] ?? "";
+        const expMs = Date.UTC(+exp.slice(0, 4), +exp.slice(4, 6) - 1, +exp.slice(6, 8), +exp.slice(8, 10), +exp.slice(10, 12));
+        expect(expMs - Date.now()).toBeGreaterThan(25 * 60_000);
+        expect(expMs - Date.now()).toBeLessThanOrEqual(c.ROTATION_OVERLAP_MINUTES * 60_000);
+        expect(await tunnelWorks(lab.main, T.name, T.backupHost)).toBe(true);
+        // A second rotation keeps only the immediately previous key (B), never A.
+        const d = generateTunnelKey();
+        await account(d.publicKey, {});
+        const after2 = await sh(lab.main, `grep -v '^#' ${c.authorizedKeysPath(user)}`);
+        expect(after2).not.toContain(a.key.publicKey);
+        expect(keyRefused(lab, user, a.key.privateKey)).toBe(true);
+        // Narrowing the sources applies to the overlapping key too.
+        await account(d.publicKey, { allowedSources: ["192.0.2.1"] });
+        expect(await sh(lab.main, `grep previous-key ${c.authorizedKeysPath(user)}`)).toContain('from="192.0.2.1"');
+        expect(keyRefused(lab, user, b.privateKey)).toBe(true);
+        // The backup's live session (key A) is still up; the finalizer ends it.
+        expect((await sh(lab.main, `ss -Hltn 'sport = :${T.port}'`)).trim()).not.toBe("");
+        await runScript(lab.main, c.renderAccountFinalizeScript({ user, listenPorts: [T.port], publicKey: d.publicKey, description: `backup ${T.name}`, allowedSources: ["192.0.2.1"] }), { lab });
+        expect(await waitFor(async () => (await sh(lab.main, `ss -Hltn 'sport = :${T.port}'`)).trim() === "", 5000, 200)).toBeGreaterThanOrEqual(0);
+        expect((await sh(lab.main, `grep -c -v '^#' ${c.authorizedKeysPath(user)}`)).trim()).toBe("1");
+    });
+
+    it("finding Low 1: a squatter on main's [::1]:PORT gets neither the tunnel nor main's `ssh backup-<name>`", async () => {
+        await sh(lab.main, `id mallory >/dev/null 2>&1 || useradd -m -s /bin/bash mallory
+            setsid runuser -u mallory -- socat TCP6-LISTEN:${T.port},bind=[::1],reuseaddr,fork SYSTEM:'echo SSH-2.0-rst-squatter' </dev/null >/dev/null 2>&1 &
+            sleep 0.5; ss -Hltn 'sport = :${T.port}' | grep -q '\\[::1\\]'`);
+        await applyTunnel(T, lab);
+        expect(await tunnelWorks(lab.main, T.name, T.backupHost)).toBe(true);
+        const listeners = await sh(lab.main, `ss -Hltnp 'sport = :${T.port}'`);
+        expect(listeners).toMatch(/127\.0\.0\.1:/);
+        await sh(lab.main, "pkill -u mallory; userdel -r mallory 2>/dev/null; true", { allowFail: true });
+    });
+
+    it("finding Low 2: keyExpiry is the last day the key is accepted", async () => {
+        const today = (await sh(lab.main, "date +%Y%m%d")).trim();
+        const applied = await applyTunnel({ ...T, keyExpiry: today }, lab);
+        await runScript(T.backupHost, c.renderServiceRemoveScript({ name: T.name }), { lab });
+        expect(keyRefused(lab, `tunnel-${T.name}`, applied.key.privateKey)).toBe(false);
+        expect(await sh(lab.main, `cat ${c.authorizedKeysPath(`tunnel-${T.name}`)}`)).toContain(`expiry-time="${c.dayAfter(today)}"`);
+    });
+
+    it("finding Low 5: with main as an IP literal, an extra forward to a LAN target still gets through the unit's address filter", async () => {
+        const lan = lab.hosts[T.backupHost]!.addresses.lan!;
+        expect(c.isIpLiteral(lab.hosts[lab.main]!.addresses.public!)).toBe(true);
+        await applyTunnel({ ...T, extraForwards: [{ remotePort: T.port + 1, localHost: lan, localPort: 22 }] }, lab);
+        const banner = await sh(lab.main, `timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${T.port + 1}; head -c 7 <&3'`, { allowFail: true });
+        expect(banner).toBe("SSH-2.0");
+    });
+
+    it("finding Low 6 and Medium/interrupted: a killed key install leaves no stray copy of the private key after removal", async () => {
+        const key = generateTunnelKey();
+        // SIGKILL right after the key reached its temporary file (no trap can run).
+        const script = c.renderKeyInstallScript({ name: T.name });
+        const injected = script.replace('    cat >"$tmp"\n', '    cat >"$tmp"\n    kill -KILL $$\n');
+        expect(injected).not.toBe(script);
+        await runScript(T.backupHost, injected, { lab, stdin: key.privateKey, allowFail: true });
+        expect((await sh(T.backupHost, `ls -A /etc/reverse-ssh-tunnel/${T.name} | grep -c '^.rst-tmp' || true`)).trim()).toBe("1");
+        await runScript(T.backupHost, c.renderServiceRemoveScript({ name: T.name }), { lab });
+        expect((await sh(T.backupHost, "ls -A /etc/reverse-ssh-tunnel 2>/dev/null || echo gone")).trim()).toBe("gone");
+    });
+});
+
