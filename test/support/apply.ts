@@ -116,7 +116,7 @@ export async function applyTunnel(t: LabTunnel, lab: LabDescription = loadLab())
         return r;
     };
     const mainHostKeys = c.parseHostKeyList("main", (await run("main-hostkeys", lab.main, c.renderReadHostKeysScript())).stdout).map((k) => k.line);
-    const facts = (await run("backup-hostkeys", t.backupHost, c.renderReadBackupFactsScript(s.loginUser))).stdout;
+    const facts = (await run("backup-hostkeys", t.backupHost, c.renderReadBackupFactsScript(s.loginUser as string))).stdout;
     const backupHostKeys = c.parseHostKeyList("backup", facts).map((k) => k.line);
     const sshd = c.parseBackupSshd("backup sshd", facts);
     const forwards = [{ ...s.forwards[0]!, localHost: sshd.host, localPort: s.backupSshPort ?? sshd.port }, ...s.forwards.slice(1)];
