@@ -1,10 +1,11 @@
 import { configDefaults, defineConfig } from "vitest/config";
 
 /**
- * Three projects: `unit` (fast, pure rendering and Pulumi mocks), `package` (packs
- * the library and installs it into a fresh consumer project; needs npm's registry)
- * and `lab` (real hosts booted by the lab; sequential, long timeouts). `npm test`
- * runs all three.
+ * Four projects: `unit` (fast, pure rendering and Pulumi mocks), `conformance` (the
+ * command provider against upstream 1.2.1's measured behaviour: real engine, a private
+ * sshd on 127.0.0.1, as root), `package` (packs the library and installs it into
+ * fresh consumer projects; needs npm's registry) and `lab` (real hosts booted by the
+ * lab; sequential, long timeouts). `npm test` runs all four.
  */
 export default defineConfig({
     test: {
@@ -14,6 +15,15 @@ export default defineConfig({
                     name: "unit",
                     include: ["test/unit/**/*.test.ts"],
                     testTimeout: 30_000,
+                },
+            },
+            {
+                test: {
+                    name: "conformance",
+                    include: ["test/conformance/**/*.test.ts"],
+                    fileParallelism: false,
+                    testTimeout: 150_000,
+                    hookTimeout: 150_000,
                 },
             },
             {

@@ -6,6 +6,7 @@ import * as faults from "./faults";
 import { loadLab } from "./client";
 import { DEFAULT_RELEASE, labDown, labStatus, labUp, type LabStatus } from "./lab";
 import { execInteractive } from "./nsexec";
+import { parseHostSpecs } from "./options";
 import { selfTest } from "./selftest";
 import { sshInteractive } from "./ssh";
 import { defaultBackupNames, type LinkKind } from "./topology";
@@ -13,8 +14,14 @@ import { defaultBackupNames, type LinkKind } from "./topology";
 /** Usage text. */
 export const USAGE = `usage: npx tsx lab/cli.ts COMMAND [ARGS]
 
-  up [--release R] [--backups N|name,name] [--timeout SECONDS] [--force]
+  up [--release R] [--backups N|name,name] [--mains N] [--host NAME:key=value,...]... [--timeout SECONDS] [--force]
                          build/reuse the base rootfs, boot main + backups, write .state/lab/lab.json
+                         --host sets one host's options (repeatable), keys:
+                           release=bookworm|trixie   sshd=service|socket|inetd|sshd-unit
+                           port=N (sshd port, default 22)   user=NAME (backups: holder of main's
+                           admin key, default pi; user=admin: no extra user)
+                           main=main2 (backups: the main it belongs to; needs --mains 2)
+                         --mains N: mains main, main2 .. (each with its own addresses)
   down [--purge]         stop everything (--purge also deletes host state, lab keys and the
                          root-namespace guard; the base rootfs cache is kept)
   status [--json]        show hosts, namespaces, links, NAT and blackhole state
@@ -32,7 +39,10 @@ export const USAGE = `usage: npx tsx lab/cli.ts COMMAND [ARGS]
 
 interface Parsed {
   positional: string[];
+  /** last value of each flag */
   flags: Map<string, string | true>;
+  /** every value of each flag, in order (for repeatable flags such as --host) */
+  all: Map<string, string[]>;
   rest: string[] | null;
 }
 
@@ -40,6 +50,11 @@ interface Parsed {
 export function parseArgs(argv: readonly string[], booleans: readonly string[]): Parsed {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
+  const all = new Map<string, string[]>();
+  const set = (k: string, v: string | true) => {
+    flags.set(k, v);
+    if (typeof v === "string") all.set(k, [...(all.get(k) ?? []), v]);
+  };
   let rest: string[] | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -50,16 +65,16 @@ export function parseArgs(argv: readonly string[], booleans: readonly string[]):
     if (a.startsWith("--")) {
       const eq = a.indexOf("=");
       const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
-      if (eq > 0) flags.set(key, a.slice(eq + 1));
-      else if (booleans.includes(key)) flags.set(key, true);
+      if (eq > 0) set(key, a.slice(eq + 1));
+      else if (booleans.includes(key)) set(key, true);
       else {
         const v = argv[++i];
         if (v === undefined) throw new Error(`--${key} needs a value`);
-        flags.set(key, v);
+        set(key, v);
       }
     } else positional.push(a);
   }
-  return { positional, flags, rest };
+  return { positional, flags, all, rest };
 }
 
 function str(p: Parsed, key: string): string | undefined {
@@ -103,6 +118,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       const r = await labUp({
         release: str(p, "release") ?? DEFAULT_RELEASE,
         backups: backupNames(str(p, "backups")),
+        hosts: parseHostSpecs(p.all.get("host") ?? []),
+        mains: str(p, "mains") ? Number(str(p, "mains")) : undefined,
         timeoutMs: str(p, "timeout") ? Number(str(p, "timeout")) * 1000 : undefined,
         force: p.flags.has("force"),
         log,

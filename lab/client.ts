@@ -10,7 +10,9 @@
  */
 import * as fs from "node:fs";
 import * as faults from "./faults";
+import { labUp, type UpOptions, type UpResult } from "./lab";
 import { execIn } from "./nsexec";
+import * as pidns from "./pidns";
 import { labJsonPath } from "./paths";
 import type { RunResult } from "./proc";
 import { sshRun } from "./ssh";
@@ -23,6 +25,9 @@ export type { LinkKind } from "./topology";
 export type { RunResult } from "./proc";
 export type { NatRotateResult, RebootOptions } from "./faults";
 export type { ReadyInfo } from "./wait";
+export type { UpOptions, UpResult } from "./lab";
+export type { PidNsOptions, PidNsProcess } from "./pidns";
+export type { HostOptions, SshdMode } from "./types";
 
 /** Error thrown by {@link loadLab} when no lab is up. */
 export class LabNotUpError extends Error {
@@ -115,4 +120,43 @@ export function rebootHost(host: HostRef, opts: faults.RebootOptions = {}, lab: 
 /** Restart sshd inside a host (`systemctl restart ssh`). */
 export function restartSshd(host: HostRef, lab: LabDescription = loadLab()): Promise<void> {
   return faults.restartSshd(lab, nameOf(host));
+}
+
+/**
+ * Start a "container on `host`": `command` (default `sleep infinity`) running as
+ * `uid` in a PID namespace of its own, as a transient system service (own
+ * cgroup, like a container runtime's). Returns its PID in the host's namespace,
+ * its unit and `aliveCheck`, a shell test that exits 0 while it lives.
+ *
+ * @example
+ *   const c = await startInPidNamespace("main", 1001);
+ *   await pidNsAlive(c);            // true
+ *   await hostExec("main", c.aliveCheck);  // code 0 while alive
+ *   await stopPidNs(c);
+ */
+export function startInPidNamespace(host: HostRef, uid: number, opts: pidns.PidNsOptions = {}): Promise<pidns.PidNsProcess> {
+  return pidns.startInPidNamespace(nameOf(host), uid, opts);
+}
+
+/** True while a process from {@link startInPidNamespace} lives (same PID and start time). */
+export function pidNsAlive(p: pidns.PidNsProcess): Promise<boolean> {
+  return pidns.pidNsAlive(p);
+}
+
+/** Stop a process from {@link startInPidNamespace} (its transient unit); fine if already gone. */
+export function stopPidNs(p: pidns.PidNsProcess): Promise<void> {
+  return pidns.stopPidNs(p);
+}
+
+/**
+ * Bring the lab up with these options (same as `lab up`): reuses a running lab
+ * with identical options, rebuilds otherwise (a few seconds warm). Tests that
+ * need host variants call it in `beforeAll`; the lab project's global setup
+ * brings up the default lab.
+ *
+ * @example
+ *   await upLab({ backups: ["backup1"], hosts: { main: { release: "trixie", sshd: "socket" }, backup1: { sshPort: 2022, backupUser: "admin" } } });
+ */
+export function upLab(opts: UpOptions = {}): Promise<UpResult> {
+  return labUp(opts);
 }

@@ -8,7 +8,7 @@ import { withLabLock } from "./lock";
 import { blackholed, currentSnat, linkState, nsRun, setBlackholed, setIfUp, setSnat } from "./network";
 import { execIn } from "./nsexec";
 import { labJsonPath } from "./paths";
-import { IF, ROUTER_NETNS, ROUTER_SPARE_WAN_ADDR, ROUTER_WAN_ADDR, defaultLinkFor, planTopology, type LinkKind } from "./topology";
+import { ROUTER_NETNS, ROUTER_SPARE_WAN_ADDR, ROUTER_WAN_ADDR, defaultLinkFor, planOfLab, type LinkKind } from "./topology";
 import type { LabDescription, LabHost } from "./types";
 import { waitReady, type ReadyInfo } from "./wait";
 
@@ -22,16 +22,16 @@ function hostOf(lab: LabDescription, name: string): LabHost {
 export function linkEndpoint(lab: LabDescription, host: string, kind?: LinkKind): { ns: string | null; ifname: string; kind: LinkKind } {
   const h = hostOf(lab, host);
   const k = kind ?? defaultLinkFor(h.role);
-  const plan = planTopology(lab.backups);
-  const p = h.role === "main" ? plan.main : plan.backups.find((b) => b.name === host)!;
+  const plan = planOfLab(lab);
+  const p = [...plan.mains, ...plan.backups].find((x) => x.name === host)!;
   switch (k) {
     case "operator":
     case "home":
       if ((k === "home") !== (h.role === "backup")) throw new Error(`${host} has no ${k} link`);
       return { ns: null, ifname: p.rootIf, kind: k };
     case "internet":
-      if (h.role !== "main") throw new Error(`only main has an "internet" link (a backup's uplink is "lan")`);
-      return { ns: ROUTER_NETNS, ifname: IF.wan, kind: k };
+      if (h.role !== "main") throw new Error(`only mains have an "internet" link (a backup's uplink is "lan")`);
+      return { ns: ROUTER_NETNS, ifname: p.routerWanIf!, kind: k };
     case "lan":
       if (h.role !== "backup") throw new Error(`only backups have a "lan" link`);
       return { ns: ROUTER_NETNS, ifname: p.routerPort!, kind: k };
@@ -142,9 +142,12 @@ export function rebootHost(lab: LabDescription, host: string, opts: RebootOption
   });
 }
 
-/** `systemctl restart ssh` inside the host; throws if it fails. */
+/**
+ * Restart sshd inside the host: `systemctl restart` of its sshd unit (ssh.service,
+ * sshd.service, or ssh.socket for per-connection sshd); throws if it fails.
+ */
 export async function restartSshd(lab: LabDescription, host: string): Promise<void> {
-  hostOf(lab, host);
-  const r = await execIn(host, ["systemctl", "restart", "ssh.service"], { timeoutMs: 30_000 });
-  if (r.code !== 0) throw new Error(`${host}: systemctl restart ssh failed (${r.code}): ${r.stderr.trim()}`);
+  const unit = hostOf(lab, host).sshdUnit ?? "ssh.service";
+  const r = await execIn(host, ["systemctl", "restart", unit], { timeoutMs: 30_000 });
+  if (r.code !== 0) throw new Error(`${host}: systemctl restart ${unit} failed (${r.code}): ${r.stderr.trim()}`);
 }

@@ -83,21 +83,32 @@ async function addRootVeth(rootIf: string, ns: string, nsIf: string, rootAddr: s
   await ipn(ns, ["link", "set", nsIf, "up"]);
 }
 
-/** nft script for the router: SNAT of the LAN to `snatAddr`, plus the blackhole set. */
-export function routerRuleset(snatAddr: string): string {
+/**
+ * nft script for the router: SNAT of the LAN to `snatAddr` towards main, plus
+ * the blackhole set. Further mains (`others`) get their SNAT in a chain of
+ * their own, so that `nat-rotate` (which rewrites only main's chain) keeps them.
+ */
+export function routerRuleset(snatAddr: string, others: readonly HostPlan[] = []): string {
+  const mains = [MAIN_PUBLIC_ADDR, ...others.map((m) => m.publicAddr!)].join(", ");
+  const more = others.map((m) => `    oifname "${m.routerWanIf}" ip saddr ${LAN_SUBNET} snat to ${m.routerWanAddr}`).join("\n");
   return `
 table ip rst_nat {
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
     oifname "${IF.wan}" ip saddr ${LAN_SUBNET} snat to ${snatAddr}
   }
+  chain postrouting_mains {
+    type nat hook postrouting priority srcnat + 1; policy accept;
+${more}
+  }
 }
 table inet rst_faults {
   set blackholed { type ipv4_addr; }
+  set mains { type ipv4_addr; elements = { ${mains} }; }
   chain forward {
     type filter hook forward priority filter; policy accept;
-    ip saddr @blackholed ip daddr ${MAIN_PUBLIC_ADDR} drop
-    ip saddr ${MAIN_PUBLIC_ADDR} ip daddr @blackholed drop
+    ip saddr @blackholed ip daddr @mains drop
+    ip saddr @mains ip daddr @blackholed drop
   }
 }
 `;
@@ -158,8 +169,21 @@ export async function setupNetwork(plan: TopologyPlan): Promise<void> {
   await ipn(ROUTER_NETNS, ["link", "add", IF.bridge, "type", "bridge"]);
   await ipn(ROUTER_NETNS, ["addr", "add", `${ROUTER_LAN_ADDR}/24`, "dev", IF.bridge]);
   await ipn(ROUTER_NETNS, ["link", "set", IF.bridge, "up"]);
-  await nsRunOk(ROUTER_NETNS, "nft", ["-f", "-"], routerRuleset(ROUTER_WAN_ADDR));
+  const others = plan.mains.slice(1);
+  for (const m of others) await setupExtraMain(m);
+  await nsRunOk(ROUTER_NETNS, "nft", ["-f", "-"], routerRuleset(ROUTER_WAN_ADDR, others));
   for (const b of plan.backups) await setupBackup(b);
+}
+
+/** A further main: its operator link and an internet segment of its own to the router (10.231.(10+K).0/24). */
+async function setupExtraMain(m: HostPlan): Promise<void> {
+  await addNetns(m.netns);
+  await addRootVeth(m.rootIf, m.netns, IF.mainOperator, m.operatorPeerAddr, m.operatorAddr, 30);
+  await ipn(m.netns, ["link", "add", IF.wan, "type", "veth", "peer", "name", m.routerWanIf!, "netns", ROUTER_NETNS]);
+  await ipn(m.netns, ["addr", "add", `${m.publicAddr}/24`, "dev", IF.wan]);
+  await ipn(m.netns, ["link", "set", IF.wan, "up"]);
+  await ipn(ROUTER_NETNS, ["addr", "add", `${m.routerWanAddr}/24`, "dev", m.routerWanIf!]);
+  await ipn(ROUTER_NETNS, ["link", "set", m.routerWanIf!, "up"]);
 }
 
 /**

@@ -20,6 +20,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Working directory. */
   cwd?: string;
+  /** Called with every chunk of stdout and stderr as it arrives (progress reporting). */
+  onOutput?: (chunk: string) => void;
 }
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13 };
@@ -45,8 +47,14 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
             }
           }, opts.timeoutMs)
         : undefined;
-    child.stdout?.on("data", (b: Buffer) => out.push(b));
-    child.stderr?.on("data", (b: Buffer) => err.push(b));
+    child.stdout?.on("data", (b: Buffer) => {
+      out.push(b);
+      opts.onOutput?.(b.toString("utf8"));
+    });
+    child.stderr?.on("data", (b: Buffer) => {
+      err.push(b);
+      opts.onOutput?.(b.toString("utf8"));
+    });
     child.on("error", (e) => {
       if (timer) clearTimeout(timer);
       reject(e);

@@ -61,10 +61,19 @@ export function isNamespaceInit(p: ProcInfo): boolean {
   return p.nsPids.length >= 2 && p.nsPids[p.nsPids.length - 1] === 1;
 }
 
-/** The container init living in the network namespace with inode `netInode`, if any. */
+/**
+ * The container init living in the network namespace with inode `netInode`, if
+ * any. A host may run PID namespaces of its own (a container on main, see
+ * lab/pidns.ts) whose PID 1 shares the host's netns; the host's init is the
+ * least nested one (shortest NSpid chain).
+ */
 export function findLeaderByNetInode(netInode: number, procs: ProcInfo[] = listProcs()): number | null {
-  const p = procs.find((x) => x.netInode === netInode && isNamespaceInit(x));
-  return p ? p.pid : null;
+  let best: ProcInfo | null = null;
+  for (const x of procs) {
+    if (x.netInode !== netInode || !isNamespaceInit(x)) continue;
+    if (best === null || x.nsPids.length < best.nsPids.length) best = x;
+  }
+  return best ? best.pid : null;
 }
 
 /** True if `pid` exists (and is not a zombie). */

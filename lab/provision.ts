@@ -7,13 +7,16 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ensureHostKeys } from "./keys";
+import { DEFAULT_BACKUP_USER } from "./options";
 import { runOk } from "./proc";
-import { MAIN_PUBLIC_ADDR, type HostPlan } from "./topology";
+import type { HostPlan } from "./topology";
+import type { SshdMode } from "./types";
+import { applySshdVariant } from "./variants";
 
 /** Administrative user on every host. */
 export const ADMIN_USER = "admin";
-/** Unprivileged user on backups that main's admin logs into through the tunnel. */
-export const BACKUP_USER = "pi";
+/** Unprivileged user on backups that main's admin logs into through the tunnel (default; see HostOptions.backupUser). */
+export const BACKUP_USER = DEFAULT_BACKUP_USER;
 /** Where main's admin keypair lives inside main. */
 export const MAIN_ADMIN_KEY_PATH = "/home/admin/.ssh/id_ed25519";
 
@@ -25,6 +28,14 @@ export interface ProvisionInput {
   adminPublicKey: string;
   /** main's admin keypair: installed on main, its public key authorised for `pi` on backups */
   mainAdmin: { privateKeyPath: string; publicKey: string };
+  /** backups only: public address of the backup's main (its /etc/hosts `main` entry) */
+  mainPublicAddr?: string;
+  /** how sshd runs (default "service") */
+  sshd?: SshdMode;
+  /** sshd's port (default 22) */
+  sshPort?: number;
+  /** backups only: user holding main's admin key (default "pi"; "admin" = no extra user) */
+  backupUser?: string;
 }
 
 interface Passwd {
@@ -93,7 +104,7 @@ function authorize(root: string, pw: Passwd, line: string): void {
   writeOwned(file, lines.join("\n") + "\n", pw, 0o600);
 }
 
-function hostsFile(plan: HostPlan): string {
+function hostsFile(plan: HostPlan, mainPublicAddr: string | undefined): string {
   const lines = [
     "127.0.0.1\tlocalhost",
     `127.0.1.1\t${plan.name}`,
@@ -101,7 +112,7 @@ function hostsFile(plan: HostPlan): string {
     "ff02::1\t\tip6-allnodes",
     "ff02::2\t\tip6-allrouters",
   ];
-  if (plan.role === "backup") lines.push(`${MAIN_PUBLIC_ADDR}\tmain`);
+  if (plan.role === "backup" && mainPublicAddr) lines.push(`${mainPublicAddr}\tmain`);
   return lines.join("\n") + "\n";
 }
 
@@ -110,7 +121,7 @@ export async function provisionHost(input: ProvisionInput): Promise<{ ed25519: s
   const { plan, root } = input;
   const etc = (rel: string) => path.join(root, "etc", rel);
   writeGuest(etc("hostname"), `${plan.name}\n`);
-  writeGuest(etc("hosts"), hostsFile(plan));
+  writeGuest(etc("hosts"), hostsFile(plan, input.mainPublicAddr));
   const mid = fs.existsSync(etc("machine-id")) ? fs.readFileSync(etc("machine-id"), "utf8").trim() : "";
   if (!/^[0-9a-f]{32}$/.test(mid)) writeGuest(etc("machine-id"), randomBytes(16).toString("hex") + "\n", 0o444);
   const hostKeys = await ensureHostKeys(etc("ssh"), plan.name);
@@ -125,8 +136,10 @@ export async function provisionHost(input: ProvisionInput): Promise<{ ed25519: s
     writeOwned(path.join(dir, "id_ed25519"), priv, admin, 0o600);
     writeOwned(path.join(dir, "id_ed25519.pub"), input.mainAdmin.publicKey + "\n", admin, 0o644);
   } else {
-    const pi = await ensureUser(root, BACKUP_USER, [], "Backup user");
-    authorize(root, pi, input.mainAdmin.publicKey);
+    const name = input.backupUser ?? BACKUP_USER;
+    const user = name === ADMIN_USER ? admin : await ensureUser(root, name, [], "Backup user");
+    authorize(root, user, input.mainAdmin.publicKey);
   }
+  applySshdVariant(root, input.sshd ?? "service", input.sshPort ?? 22);
   return hostKeys;
 }

@@ -146,11 +146,24 @@ export async function ensureBaseRootfs(release: string, log: (msg: string) => vo
   await removeTree(tmp);
   log(`building base rootfs ${base.id} with debootstrap (takes a minute or two)...`);
   const started = Date.now();
+  // a progress line every 10 s: debootstrap's latest step (I: Retrieving/Unpacking/Configuring ...)
+  let lastLine = "starting";
+  const ticker = setInterval(
+    () => log(`${release}: debootstrap ${((Date.now() - started) / 1000).toFixed(0)} s: ${lastLine}`),
+    10_000,
+  );
   try {
     await runOk(
       "debootstrap",
       ["--variant=minbase", `--include=${BASE_PACKAGES.join(",")}`, "--components=main", release, tmp, DEBIAN_MIRROR],
-      { timeoutMs: 20 * 60_000, env: { DEBIAN_FRONTEND: "noninteractive" } },
+      {
+        timeoutMs: 20 * 60_000,
+        env: { DEBIAN_FRONTEND: "noninteractive" },
+        onOutput: (chunk) => {
+          const lines = chunk.split("\n").map((l) => l.trim()).filter(Boolean);
+          if (lines.length) lastLine = lines[lines.length - 1].slice(0, 120);
+        },
+      },
     );
     finalizeTree(tmp, base.id);
     if (baseIsReady(base)) {
@@ -162,6 +175,8 @@ export async function ensureBaseRootfs(release: string, log: (msg: string) => vo
   } catch (e) {
     await removeTree(tmp).catch(() => undefined);
     throw e;
+  } finally {
+    clearInterval(ticker);
   }
   log(`base rootfs ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${base.dir}`);
   return base;

@@ -12,11 +12,15 @@ import {
   hostExec,
   loadLab,
   natRotate,
+  pidNsAlive,
+  startInPidNamespace,
+  stopPidNs,
   rebootHost,
   restartSshd,
   setBlackhole,
   setLink,
   type LabDescription,
+  type LabHost,
 } from "./client";
 import { sleep } from "./proc";
 import { sshRun } from "./ssh";
@@ -37,18 +41,67 @@ function expect(cond: boolean, msg: string): void {
 /** TCP connect from `host` to main's public sshd; resolves to {ok, ms}. */
 async function probeMain(lab: LabDescription, host: string, timeoutS = 2): Promise<{ ok: boolean; ms: number }> {
   const t = Date.now();
-  const r = await hostExec(host, ["nc", "-z", "-w", String(timeoutS), lab.hosts[lab.main].addresses.public!, "22"]);
+  const m = lab.hosts[lab.main];
+  const r = await hostExec(host, ["nc", "-z", "-w", String(timeoutS), m.addresses.public!, String(m.sshPort ?? 22)]);
   return { ok: r.code === 0, ms: Date.now() - t };
 }
 
 /** Source address main sees for a fresh TCP connection from `backup` (nc listener on main). */
-async function sourceSeenByMain(lab: LabDescription, backup: string, port = 5599): Promise<string> {
-  const pub = lab.hosts[lab.main].addresses.public!;
-  const listener = hostExec(lab.main, ["timeout", "5", "nc", "-lvn", pub, String(port)]);
+async function sourceSeenByMain(lab: LabDescription, backup: string, port = 5599, main = lab.main): Promise<string> {
+  const pub = lab.hosts[main].addresses.public!;
+  const listener = hostExec(main, ["timeout", "5", "nc", "-lvn", pub, String(port)]);
+  listener.catch(() => undefined); // a failure is reported by the await below, not as an unhandled rejection
   await sleep(400);
   await hostExec(backup, `echo hi | nc -N -w 2 ${pub} ${port}`);
   const r = await listener;
   return /Connection received on (\S+)/.exec(r.stderr + r.stdout)?.[1] ?? `(none: ${r.stderr.trim()})`;
+}
+
+/**
+ * Check that `h` runs the release, sshd mode and port lab.json says; returns a
+ * short description. Throws with what differs.
+ */
+export async function checkHostVariant(h: LabHost): Promise<string> {
+  const sh = async (cmd: string) => (await hostExec(h.name, cmd)).stdout.trim();
+  const codename = await sh(". /etc/os-release; echo $VERSION_CODENAME");
+  expect(codename === h.release, `${h.name}: runs ${codename}, lab.json says ${h.release}`);
+  const state = async (unit: string) => `${await sh(`systemctl is-enabled ${unit} 2>/dev/null || true`)}/${await sh(`systemctl is-active ${unit} || true`)}`;
+  const mode = h.sshd ?? "service";
+  const svc = await state("ssh.service");
+  const sock = await state("ssh.socket");
+  const accept = await sh("systemctl show -P Accept ssh.socket");
+  switch (mode) {
+    case "service":
+      expect(svc === "enabled/active" && sock.endsWith("/inactive"), `${h.name}: service mode but ssh.service ${svc}, ssh.socket ${sock}`);
+      break;
+    case "socket": {
+      const trig = await sh("systemctl show -P TriggeredBy ssh.service");
+      expect(sock === "enabled/active" && accept === "no", `${h.name}: socket mode but ssh.socket ${sock} Accept=${accept}`);
+      expect(svc.startsWith("disabled/") && trig.includes("ssh.socket"), `${h.name}: socket mode but ssh.service ${svc}, TriggeredBy=${trig}`);
+      break;
+    }
+    case "inetd": {
+      const accepted = Number(await sh("systemctl show -P NAccepted ssh.socket"));
+      expect(sock === "enabled/active" && accept === "yes", `${h.name}: inetd mode but ssh.socket ${sock} Accept=${accept}`);
+      expect(svc.endsWith("/inactive") && accepted > 0, `${h.name}: inetd mode but ssh.service ${svc}, ${accepted} connections accepted`);
+      break;
+    }
+    case "sshd-unit": {
+      const sshd = await state("sshd.service");
+      const cat = await hostExec(h.name, "systemctl cat ssh.service");
+      const reload = await hostExec(h.name, "systemctl reload ssh");
+      expect(sshd === "enabled/active", `${h.name}: sshd-unit mode but sshd.service ${sshd}`);
+      expect(cat.code !== 0 && reload.code !== 0 && /not found/i.test(reload.stderr), `${h.name}: ssh.service still exists (reload: ${reload.code} ${reload.stderr.trim()})`);
+      break;
+    }
+  }
+  const port = h.sshPort ?? 22;
+  const listening = await sh(`ss -Htln 'sport = :${port}' | wc -l`);
+  expect(Number(listening) > 0, `${h.name}: nothing listens on port ${port}`);
+  if (port !== 22) expect((await sh("ss -Htln 'sport = :22' | wc -l")) === "0", `${h.name}: sshd on ${port} but something listens on 22`);
+  const tport = await sh("sshd -T 2>/dev/null | awk '$1==\"port\"{print $2}'");
+  expect(tport === String(port), `${h.name}: sshd -T says port ${tport}, lab.json ${port}`);
+  return `${h.name} ${h.release} ${mode}:${port}`;
 }
 
 /** Run all checks against the running lab; `log` gets one line per check. */
@@ -87,17 +140,63 @@ export async function selfTest(log: (line: string) => void = console.log): Promi
     const r = await hostExec(lab.main, "cat; exit 7", { stdin: "hello\n" });
     expect(r.code === 7 && r.stdout === "hello\n", JSON.stringify(r));
   });
-  await check("main's admin key is on main and authorised for pi on backups", async () => {
+  await check("every host runs its release, sshd mode and port", async () => {
+    const seen: string[] = [];
+    for (const h of Object.values(lab.hosts)) seen.push(await checkHostVariant(h));
+    return seen.join(", ");
+  });
+  await check("main's admin key is on main and authorised for each backup's user (pi unless set)", async () => {
     const r = await hostExec(lab.main, ["sh", "-c", "stat -c '%U %a' /home/admin/.ssh/id_ed25519; cat /home/admin/.ssh/id_ed25519.pub"]);
     expect(r.stdout.startsWith("admin 600") && r.stdout.includes(lab.mainAdminKey.publicKey.split(" ")[1]), r.stdout);
+    const users: string[] = [];
     for (const b of lab.backups) {
-      const a = await hostExec(b, ["cat", "/home/pi/.ssh/authorized_keys"]);
-      expect(a.stdout.includes(lab.mainAdminKey.publicKey.split(" ")[1]), `${b}: ${a.stdout}`);
+      const user = lab.hosts[b].backupUser ?? lab.mainAdminKey.backupUser;
+      const a = await hostExec(b, `cat "$(getent passwd ${user} | cut -d: -f6)/.ssh/authorized_keys"`);
+      expect(a.stdout.includes(lab.mainAdminKey.publicKey.split(" ")[1]), `${b}: ${user}: ${a.stdout}`);
+      if (user !== "pi") expect((await hostExec(b, "id pi")).code !== 0, `${b}: user=${user} but a pi user exists`);
+      users.push(`${b}:${user}`);
     }
+    return users.join(" ");
+  });
+  await check("a process in its own PID namespace under a tunnel-like uid on main (startInPidNamespace)", async () => {
+    const uid = 4242;
+    const c = await startInPidNamespace(lab.main, uid);
+    try {
+      expect(c.nsPids.length === 2 && c.nsPids[1] === 1, `NSpid ${c.nsPids.join(" ")}: not PID 1 of a namespace of its own`);
+      const owner = (await hostExec(lab.main, `stat -c %u /proc/${c.pid}`)).stdout.trim();
+      expect(owner === String(uid), `owned by ${owner}`);
+      expect(await pidNsAlive(c), "not alive after start");
+      // the host's own init must still be the one the lab enters (it shares main's netns with this PID 1)
+      const init = (await hostExec(lab.main, "readlink /proc/1/exe")).stdout.trim();
+      expect(init.endsWith("/systemd"), `the lab now enters ${init} as main's init`);
+    } finally {
+      await stopPidNs(c);
+    }
+    expect(!(await pidNsAlive(c)), "still alive after stop");
+    return `pid ${c.pid} (1 inside), unit ${c.unit}`;
   });
   await check("backups reach main's public sshd", async () => {
     for (const b of lab.backups) expect((await probeMain(lab, b)).ok, `${b} cannot reach main:22`);
   });
+  await check("each backup reaches its own main by the name `main`", async () => {
+    const seen: string[] = [];
+    for (const b of lab.backups) {
+      const m = lab.hosts[lab.hosts[b].main ?? lab.main];
+      const r = await hostExec(b, `getent hosts main | cut -d' ' -f1; nc -z -w 2 main ${m.sshPort ?? 22} && echo ok`);
+      expect(r.stdout.trim() === `${m.addresses.public}\nok`, `${b}: main is ${r.stdout.trim()} (want ${m.addresses.public}, reachable)`);
+      seen.push(`${b}->${m.name}`);
+    }
+    return seen.join(" ");
+  });
+  for (const m of (lab.mains ?? [lab.main]).slice(1)) {
+    await check(`${m} sees its backups from the router's address on its own segment (NAT)`, async () => {
+      const b = lab.hosts[m].backupsOf?.[0] ?? b1;
+      const src = await sourceSeenByMain(lab, b, 5599, m);
+      const want = lab.hosts[m].addresses.public!.replace(/\.1$/, ".2");
+      expect(src === want, `source ${src}, want ${want}`);
+      return `${b} seen from ${src}`;
+    });
+  }
   await check("main sees backups from the router's WAN address (NAT)", async () => {
     const src = await sourceSeenByMain(lab, b1);
     expect(src === lab.router.wanAddress, `source ${src}`);
@@ -154,11 +253,13 @@ export async function selfTest(log: (line: string) => void = console.log): Promi
     return `source ${lab.router.wanAddress} -> ${src}; old flow ended (socat exit ${flow.stdout.trim()}); flushed ${rot.flushed}`;
   });
   await check("sshd-restart", async () => {
-    const before = await hostExec(lab.main, ["systemctl", "show", "-P", "MainPID", "ssh.service"]);
+    const unit = lab.hosts[lab.main].sshdUnit ?? "ssh.service";
+    const before = await hostExec(lab.main, ["systemctl", "show", "-P", "InvocationID", unit]);
     await restartSshd(lab.main, lab);
-    const after = await hostExec(lab.main, ["systemctl", "show", "-P", "MainPID", "ssh.service"]);
-    expect(before.stdout.trim() !== after.stdout.trim(), "sshd pid unchanged");
+    const after = await hostExec(lab.main, ["systemctl", "show", "-P", "InvocationID", unit]);
+    expect(before.stdout.trim() !== after.stdout.trim(), `${unit} was not restarted`);
     expect((await adminSsh(lab.main, "true", {}, lab)).code === 0, "ssh after restart");
+    return unit;
   });
   const rebootTarget = b2 ?? b1;
   await check(`reboot ${rebootTarget}: state persists, new init`, async () => {

@@ -6,11 +6,17 @@ import * as fs from "node:fs";
 import { run, runInteractive, type RunResult } from "./proc";
 import type { LabDescription, LabHost } from "./types";
 
-/** Render known_hosts lines for every host under every address it has. */
+/**
+ * Render known_hosts lines for every host under every address it has. A host
+ * whose sshd is not on 22 is listed both as `[addr]:port` (what ssh looks up
+ * for that port) and as plain `addr`.
+ */
 export function knownHostsText(hosts: readonly LabHost[]): string {
   const lines: string[] = [];
   for (const h of hosts) {
-    const addrs = [h.addresses.operator, h.addresses.public, h.addresses.lan].filter((a): a is string => !!a);
+    const plain = [h.addresses.operator, h.addresses.public, h.addresses.lan].filter((a): a is string => !!a);
+    const port = h.sshPort ?? 22;
+    const addrs = port === 22 ? plain : [...plain.map((a) => `[${a}]:${port}`), ...plain];
     for (const key of [h.hostKeys.ed25519, h.hostKeys.rsa]) {
       const [type, b64] = key.split(/\s+/);
       lines.push(`${addrs.join(",")} ${type} ${b64}`);
@@ -55,6 +61,7 @@ export function sshArgv(lab: LabDescription, host: LabHost, command: string | nu
     `ConnectTimeout=${opts.connectTimeoutS ?? 5}`,
     "-o",
     "LogLevel=ERROR",
+    ...((host.sshPort ?? 22) !== 22 ? ["-p", String(host.sshPort)] : []),
     ...(opts.extraArgs ?? []),
     `${host.adminUser}@${host.addresses.operator}`,
     ...(command === null ? [] : ["--", command]),

@@ -45,7 +45,45 @@ rst_toolchain_key() {
 		"$PULUMI_VERSION" "$COMMAND_VERSION" "$TLS_VERSION" "$hash"
 }
 
-# Directory with the `pulumi` CLI and `pulumi-language-nodejs` (what goes on PATH).
+# Binaries of the offline toolchain, in build order (the CLI first: it installs the plugins).
+rst_toolchain_binaries() {
+	printf '%s\n' pulumi pulumi-language-nodejs pulumi-language-yaml pulumi-resource-command pulumi-resource-tls
+}
+
+# Version a binary reports (from versions.env; load it first).
+rst_toolchain_binary_version() {
+	case "$1" in
+	pulumi) printf '%s\n' "$PULUMI_VERSION" ;;
+	pulumi-language-nodejs) printf '%s\n' "$LANGUAGE_HOST_VERSION" ;;
+	pulumi-language-yaml) printf '%s\n' "$YAML_LANGUAGE_HOST_VERSION" ;;
+	pulumi-resource-command) printf '%s\n' "$COMMAND_VERSION" ;;
+	pulumi-resource-tls) printf '%s\n' "$TLS_VERSION" ;;
+	*) return 1 ;;
+	esac
+}
+
+# Cache key of one binary: name, version and a hash of its wrapper module
+# (every file under toolchain/go/<name>), so that a change to one wrapper
+# rebuilds only that binary.
+rst_toolchain_binary_key() {
+	local dir version hash
+	dir="$(rst_toolchain_dir)"
+	rst_toolchain_load_versions
+	version="$(rst_toolchain_binary_version "$1")"
+	hash="$(
+		cd "$dir/go" &&
+			{
+				printf 'version %s\n' "$version"
+				find "$1" -type f ! -path '*/testdata/*' | LC_ALL=C sort | while IFS= read -r f; do
+					printf '%s  ' "$f"
+					sha256sum <"$f" | cut -d' ' -f1
+				done
+			} | sha256sum | cut -c1-12
+	)"
+	printf '%s-%s-%s\n' "$1" "$version" "$hash"
+}
+
+# Directory with the `pulumi` CLI and the language hosts (what goes on PATH).
 rst_toolchain_bin_dir() {
 	printf '%s/%s/bin\n' "$(rst_toolchain_cache_root)" "$(rst_toolchain_key)"
 }
@@ -54,6 +92,36 @@ rst_toolchain_bin_dir() {
 # does not treat them as ambient plugins; they are installed into PULUMI_HOME).
 rst_toolchain_plugin_dir() {
 	printf '%s/%s/plugins\n' "$(rst_toolchain_cache_root)" "$(rst_toolchain_key)"
+}
+
+# Prints the directory of an installed `pulumi` that the project can use as it is
+# (version >= PULUMI_MIN_VERSION and < 4, a pulumi-language-nodejs beside it or on
+# PATH, not one of the project's own builds); returns 1 with the reason on
+# stderr otherwise. Load versions.env first.
+rst_toolchain_installed_cli() {
+	local pulumi_path dir version cache_root
+	pulumi_path="$(command -v pulumi 2>/dev/null)" || return 1
+	dir="$(dirname "$pulumi_path")"
+	cache_root="$(rst_toolchain_cache_root)"
+	case "$dir" in "$cache_root"/*) return 1 ;; esac
+	version="$("$pulumi_path" version 2>/dev/null || true)"
+	version="${version#v}"
+	case "$version" in
+	3.*) ;;
+	*)
+		echo "[toolchain] ignoring $pulumi_path: v$version is outside the supported range >= $PULUMI_MIN_VERSION, < 4" >&2
+		return 1
+		;;
+	esac
+	if [ "$(printf '%s\n%s\n' "$PULUMI_MIN_VERSION" "$version" | sort -V | head -n 1)" != "$PULUMI_MIN_VERSION" ]; then
+		echo "[toolchain] ignoring $pulumi_path: v$version is outside the supported range >= $PULUMI_MIN_VERSION, < 4" >&2
+		return 1
+	fi
+	if [ ! -x "$dir/pulumi-language-nodejs" ] && ! command -v pulumi-language-nodejs >/dev/null 2>&1; then
+		echo "[toolchain] ignoring $pulumi_path: no pulumi-language-nodejs beside it or on PATH" >&2
+		return 1
+	fi
+	printf '%s\n' "$dir"
 }
 
 # Exports the settings for running Pulumi offline (no backend URL/passphrase).

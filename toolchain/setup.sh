@@ -1,30 +1,42 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# Provides the Pulumi toolchain offline: the `pulumi` CLI, the Node.js language
-# host and the `command` and `tls` resource plugins at the versions in
-# toolchain/versions.env.
+# Provides the Pulumi toolchain: the `pulumi` CLI, the Node.js and YAML language hosts and
+# the `command` and `tls` resource plugins at the versions in toolchain/versions.env.
 #
-# - Does nothing when they are already there (the cached build for these
-#   versions, or a `pulumi` on PATH of the right version next to a
-#   `pulumi-language-nodejs`, with both plugins installed in PULUMI_HOME).
-# - Otherwise builds the missing binaries from Go modules (wrapper modules in
-#   toolchain/go/) into ${RST_CACHE_DIR:-/var/cache/reverse-ssh-tunnel}/toolchain/<key>/
-#   and installs the plugins with `pulumi plugin install ... --file` (offline).
-# - Prints `PULUMI_BIN=<dir>` last, on stdout; progress goes to stderr.
+# Two modes:
+# - Installed CLI (default when one is there): a `pulumi` on PATH in
+#   [PULUMI_MIN_VERSION, 4) with a `pulumi-language-nodejs` is used as it is; the
+#   engine downloads the plugins itself on first use (online). Nothing is built.
+# - Offline build: when no compatible `pulumi` is installed, or when asked with
+#   RST_TOOLCHAIN_OFFLINE=1 (CI and the lab set it). Builds the missing binaries
+#   from Go modules (wrapper modules in toolchain/go/) and installs the plugins
+#   with `pulumi plugin install ... --file` (offline). Each binary is cached on
+#   its own under ${RST_CACHE_DIR:-/var/cache/reverse-ssh-tunnel}/toolchain/bins/,
+#   keyed by its wrapper module, so changing one rebuilds only that one; the set
+#   for the current versions is hard-linked into .../toolchain/<key>/{bin,plugins}.
+#   A heartbeat line goes to stderr at least every 10 s while building.
 #
-# RST_TOOLCHAIN_REBUILD=1 discards the cached build for the current key first.
+# Prints `PULUMI_BIN=<dir>` last, on stdout (callers parse it); progress goes to stderr.
+#
+# RST_TOOLCHAIN_OFFLINE=1 forces the offline build; RST_TOOLCHAIN_REBUILD=1 (implies
+# it) discards the cached binaries of the current key first.
 set -euo pipefail
 
 TC_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 . "$TC_DIR/lib.sh"
 rst_toolchain_load_versions
-rst_toolchain_export_offline_env
 
-log() { printf '[toolchain %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+SETUP_START="$(date +%s)"
+log() { printf '[toolchain %s +%ss] %s\n' "$(date +%H:%M:%S)" "$(($(date +%s) - SETUP_START))" "$*" >&2; }
 die() {
 	log "error: $*"
 	exit 1
+}
+
+done_with() {
+	printf 'PULUMI_BIN=%s\n' "$1"
+	exit 0
 }
 
 PULUMI_HOME_DIR="${PULUMI_HOME:-$HOME/.pulumi}"
@@ -33,16 +45,29 @@ KEY="$(rst_toolchain_key)"
 KEY_DIR="$CACHE_ROOT/$KEY"
 BIN_DIR="$KEY_DIR/bin"
 PLUGIN_DIR="$KEY_DIR/plugins"
+STORE="$CACHE_ROOT/bins"
+
+OFFLINE="${RST_TOOLCHAIN_OFFLINE:-0}"
+[ "${RST_TOOLCHAIN_REBUILD:-}" = 1 ] && OFFLINE=1
+
+# --- installed CLI (online) ---------------------------------------------------
+
+if [ "$OFFLINE" != 1 ] && command -v pulumi >/dev/null 2>&1; then
+	if path_bin="$(rst_toolchain_installed_cli)"; then
+		log "using the installed $path_bin/pulumi ($("$path_bin/pulumi" version)); the engine downloads the command $COMMAND_VERSION and tls $TLS_VERSION plugins on first use (set RST_TOOLCHAIN_OFFLINE=1 to build the offline toolchain instead)"
+		done_with "$path_bin"
+	fi
+	log "no usable installed pulumi (reason above): building the offline toolchain"
+fi
+
+# --- offline build ------------------------------------------------------------
+
+rst_toolchain_export_offline_env
 
 # plugin_installed KIND NAME VERSION: the plugin is in the Pulumi plugin cache.
 plugin_installed() {
 	local dir="$PULUMI_HOME_DIR/plugins/$1-$2-v$3"
 	[ -x "$dir/pulumi-$1-$2" ] && [ ! -e "$dir.partial" ]
-}
-
-plugins_installed() {
-	plugin_installed resource command "$COMMAND_VERSION" &&
-		plugin_installed resource tls "$TLS_VERSION"
 }
 
 # plugin_is_ours NAME VERSION: the installed resource plugin is the cached build.
@@ -57,44 +82,30 @@ cli_ok() {
 		[ "$("$1/pulumi" version 2>/dev/null)" = "v$PULUMI_VERSION" ]
 }
 
-done_with() {
-	printf 'PULUMI_BIN=%s\n' "$1"
-	exit 0
-}
-
 if [ "${RST_TOOLCHAIN_REBUILD:-}" = 1 ]; then
-	log "RST_TOOLCHAIN_REBUILD=1: discarding $KEY_DIR"
+	log "RST_TOOLCHAIN_REBUILD=1: discarding $KEY_DIR and its binaries"
+	for name in $(rst_toolchain_binaries); do
+		rm -rf "${STORE:?}/$(rst_toolchain_binary_key "$name")"
+	done
 	rm -rf "$KEY_DIR"
-else
-	# 1. The cached build for these versions, its plugins already installed.
-	if cli_ok "$BIN_DIR" && plugin_is_ours command "$COMMAND_VERSION" && plugin_is_ours tls "$TLS_VERSION"; then
-		done_with "$BIN_DIR"
-	fi
-	# 2. A pulumi on PATH at the right version, plugins already installed.
-	if path_pulumi="$(command -v pulumi 2>/dev/null)"; then
-		path_bin="$(dirname "$path_pulumi")"
-		if [ "$path_bin" != "$BIN_DIR" ] && cli_ok "$path_bin" && plugins_installed; then
-			log "using $path_pulumi (v$PULUMI_VERSION) with the installed plugins"
-			done_with "$path_bin"
-		fi
-	fi
+elif cli_ok "$BIN_DIR" && plugin_is_ours command "$COMMAND_VERSION" && plugin_is_ours tls "$TLS_VERSION"; then
+	# The cached build for these versions, its plugins already installed.
+	done_with "$BIN_DIR"
 fi
 
 mkdir -p "$CACHE_ROOT"
 # One build at a time per cache (two sessions may run setup.sh at once).
 if command -v flock >/dev/null 2>&1; then
 	exec 9>"$CACHE_ROOT/.lock"
-	flock 9
+	waited=0
+	until flock -w 10 9; do
+		waited=$((waited + 10))
+		log "waiting for another toolchain build to finish (lock $CACHE_ROOT/.lock) ... ${waited}s"
+	done
 fi
 
+mkdir -p "$KEY_DIR" "$STORE"
 BUILD_LOG="$KEY_DIR/build.log"
-
-need_build() {
-	[ -x "$BIN_DIR/pulumi" ] && [ -x "$BIN_DIR/pulumi-language-nodejs" ] &&
-		[ -x "$PLUGIN_DIR/pulumi-resource-command" ] && [ -x "$PLUGIN_DIR/pulumi-resource-tls" ] &&
-		return 1
-	return 0
-}
 
 # require_in FILE TEXT: the wrapper's go.mod records the version in versions.env.
 require_in() {
@@ -102,23 +113,53 @@ require_in() {
 		die "toolchain/go/$1 does not contain '$2' (from versions.env): update one or the other"
 }
 
+GO_READY=0
 setup_go() {
+	[ "$GO_READY" = 1 ] && return 0
 	if ! command -v go >/dev/null 2>&1; then
-		[ -x /usr/local/go/bin/go ] || die "Go is not installed (need Go >= 1.26)"
+		[ -x /usr/local/go/bin/go ] ||
+			die "Go is not installed (need Go >= 1.26; or install the Pulumi CLI >= $PULUMI_MIN_VERSION and run without RST_TOOLCHAIN_OFFLINE=1)"
 		export PATH="/usr/local/go/bin:$PATH"
 	fi
 	export GOFLAGS="-trimpath -buildvcs=false -mod=readonly"
 	export GOTOOLCHAIN=local
 	log "using $(go version)"
+	GO_READY=1
 }
 
-# build NAME MODULE_DIR PACKAGE OUTPUT LDFLAGS: go build with timing.
-build() {
+# with_heartbeat LABEL CMD...: runs CMD with its output in the build log and a
+# progress line on stderr every 10 s (a cold `go build` is silent for minutes).
+with_heartbeat() {
+	local label="$1" start pid next=10 elapsed status=0
+	shift
+	start="$(date +%s)"
+	"$@" >>"$BUILD_LOG" 2>&1 &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		elapsed=$(($(date +%s) - start))
+		if [ "$elapsed" -ge "$next" ]; then
+			log "$label ... ${elapsed}s"
+			next=$((next + 10))
+		fi
+	done
+	wait "$pid" || status=$?
+	return "$status"
+}
+
+# go_build_in MODULE_DIR LDFLAGS OUTPUT PACKAGE (runs in a background subshell).
+# shellcheck disable=SC2317 # invoked through with_heartbeat
+go_build_in() {
+	cd "$1" && go build -p "$(nproc)" -ldflags "-s -w $2" -o "$3" "$4"
+}
+
+# go_build NAME MODULE_DIR PACKAGE OUTPUT LDFLAGS: go build with timing and heartbeat.
+go_build() {
 	local name="$1" moddir="$2" pkg="$3" out="$4" ldflags="$5" start secs
 	start="$(date +%s)"
 	log "building $name ..."
-	if ! (cd "$moddir" && go build -p "$(nproc)" -ldflags "-s -w $ldflags" -o "$out.tmp" "$pkg") \
-		>>"$BUILD_LOG" 2>&1; then
+	if ! with_heartbeat "building $name" \
+		go_build_in "$moddir" "$ldflags" "$out.tmp" "$pkg"; then
 		tail -n 30 "$BUILD_LOG" >&2
 		die "building $name failed (log: $BUILD_LOG)"
 	fi
@@ -128,56 +169,90 @@ build() {
 	printf 'built %s in %ss\n' "$name" "$secs" >>"$BUILD_LOG"
 }
 
-build_all() {
-	require_in pulumi/go.mod "$PULUMI_PKG_MODULE $PULUMI_PKG_MODULE_VERSION"
-	require_in pulumi-language-nodejs/go.mod "$PULUMI_SDK_MODULE $PULUMI_SDK_MODULE_VERSION"
-	require_in pulumi-resource-command/go.mod "$PULUMI_SDK_MODULE $PULUMI_SDK_MODULE_VERSION"
-	require_in pulumi-resource-tls/go.mod "$TERRAFORM_BRIDGE_MODULE $TERRAFORM_BRIDGE_MODULE_VERSION"
-	require_in pulumi-resource-tls/go.mod "$TERRAFORM_PLUGIN_SDK_FORK $TERRAFORM_PLUGIN_SDK_FORK_VERSION"
-	require_in pulumi-resource-tls/shim/go.mod "$TLS_UPSTREAM_MODULE $TLS_UPSTREAM_MODULE_VERSION"
+VERSION_X=github.com/pulumi/pulumi/sdk/v3/go/common/version.Version
 
-	setup_go
-	mkdir -p "$BIN_DIR" "$PLUGIN_DIR"
-	cp "$TC_DIR/versions.env" "$KEY_DIR/versions.env"
-	printf '== build %s (%s) on %s cores\n' "$KEY" "$(date -u +%FT%TZ)" "$(nproc)" >>"$BUILD_LOG"
-	local total_start version_x
-	total_start="$(date +%s)"
-	version_x="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
-
-	[ -x "$BIN_DIR/pulumi" ] ||
-		build pulumi "$TC_DIR/go/pulumi" "$PULUMI_PKG_MODULE/cmd/pulumi" "$BIN_DIR/pulumi" "$version_x"
-	[ -x "$BIN_DIR/pulumi-language-nodejs" ] ||
-		build pulumi-language-nodejs "$TC_DIR/go/pulumi-language-nodejs" . \
-			"$BIN_DIR/pulumi-language-nodejs" \
-			"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$LANGUAGE_HOST_VERSION"
-	[ -x "$PLUGIN_DIR/pulumi-resource-command" ] ||
-		build pulumi-resource-command "$TC_DIR/go/pulumi-resource-command" . \
-			"$PLUGIN_DIR/pulumi-resource-command" "-X main.Version=$COMMAND_VERSION"
-
-	if [ ! -x "$PLUGIN_DIR/pulumi-resource-tls" ]; then
+# build_binary NAME OUT_DIR: builds NAME (see rst_toolchain_binaries) into OUT_DIR.
+build_binary() {
+	local name="$1" out="$2/$1"
+	case "$name" in
+	pulumi)
+		require_in pulumi/go.mod "$PULUMI_PKG_MODULE $PULUMI_PKG_MODULE_VERSION"
+		go_build pulumi "$TC_DIR/go/pulumi" "$PULUMI_PKG_MODULE/cmd/pulumi" "$out" \
+			"-X $VERSION_X=v$PULUMI_VERSION"
+		;;
+	pulumi-language-nodejs)
+		require_in pulumi-language-nodejs/go.mod "$LANGUAGE_HOST_MODULE $LANGUAGE_HOST_MODULE_VERSION"
+		go_build pulumi-language-nodejs "$TC_DIR/go/pulumi-language-nodejs" \
+			"$LANGUAGE_HOST_MODULE/nodejs/cmd/pulumi-language-nodejs" "$out" \
+			"-X $VERSION_X=v$LANGUAGE_HOST_VERSION"
+		;;
+	pulumi-language-yaml)
+		require_in pulumi-language-yaml/go.mod "$PULUMI_YAML_MODULE $PULUMI_YAML_MODULE_VERSION"
+		go_build pulumi-language-yaml "$TC_DIR/go/pulumi-language-yaml" \
+			"$PULUMI_YAML_MODULE/cmd/pulumi-language-yaml" "$out" \
+			"-X $PULUMI_YAML_MODULE/pkg/version.Version=v$YAML_LANGUAGE_HOST_VERSION"
+		;;
+	pulumi-resource-command)
+		require_in pulumi-resource-command/go.mod "$PULUMI_SDK_MODULE $PULUMI_SDK_MODULE_VERSION"
+		go_build pulumi-resource-command "$TC_DIR/go/pulumi-resource-command" . "$out" \
+			"-X main.Version=$COMMAND_VERSION"
+		;;
+	pulumi-resource-tls)
+		require_in pulumi-resource-tls/go.mod "$TERRAFORM_BRIDGE_MODULE $TERRAFORM_BRIDGE_MODULE_VERSION"
+		require_in pulumi-resource-tls/go.mod "$TERRAFORM_PLUGIN_SDK_FORK $TERRAFORM_PLUGIN_SDK_FORK_VERSION"
+		require_in pulumi-resource-tls/shim/go.mod "$TLS_UPSTREAM_MODULE $TLS_UPSTREAM_MODULE_VERSION"
 		# The provider embeds a schema generated by pulumi-tfgen-tls: build in a
 		# scratch copy so that the repository stays untouched.
-		local work="$KEY_DIR/work" tls_x
+		local work="$2/work" tls_x
 		tls_x="-X rst.local/toolchain/pulumi-resource-tls/provider.Version=$TLS_VERSION"
 		rm -rf "$work"
 		mkdir -p "$work"
 		cp -R "$TC_DIR/go/pulumi-resource-tls" "$work/tls"
 		printf '{}\n' >"$work/tls/cmd/pulumi-resource-tls/schema.json"
 		printf '{}\n' >"$work/tls/cmd/pulumi-resource-tls/bridge-metadata.json"
-		build pulumi-tfgen-tls "$work/tls" ./cmd/pulumi-tfgen-tls "$work/pulumi-tfgen-tls" "$tls_x"
+		go_build pulumi-tfgen-tls "$work/tls" ./cmd/pulumi-tfgen-tls "$work/pulumi-tfgen-tls" "$tls_x"
 		log "generating the tls schema ..."
 		if ! (cd "$work" && "$work/pulumi-tfgen-tls" schema --out "$work/tls/cmd/pulumi-resource-tls") \
 			>>"$BUILD_LOG" 2>&1; then
 			tail -n 30 "$BUILD_LOG" >&2
 			die "generating the tls schema failed (log: $BUILD_LOG)"
 		fi
-		build pulumi-resource-tls "$work/tls" ./cmd/pulumi-resource-tls "$PLUGIN_DIR/pulumi-resource-tls" "$tls_x"
+		go_build pulumi-resource-tls "$work/tls" ./cmd/pulumi-resource-tls "$out" "$tls_x"
 		rm -rf "$work"
-	fi
-	local secs=$(($(date +%s) - total_start))
-	log "build finished in ${secs}s (log: $BUILD_LOG)"
-	printf 'total %ss\n' "$secs" >>"$BUILD_LOG"
+		;;
+	*) die "unknown binary $name" ;;
+	esac
 }
+
+# provide NAME DEST_DIR: DEST_DIR/NAME is the cached build of NAME for its
+# current key, building it first when the store lacks it.
+provide() {
+	local name="$1" dest="$2" store_dir
+	store_dir="$STORE/$(rst_toolchain_binary_key "$name")"
+	if [ ! -x "$store_dir/$name" ]; then
+		setup_go
+		rm -rf "$store_dir.tmp"
+		mkdir -p "$store_dir.tmp"
+		build_binary "$name" "$store_dir.tmp"
+		rm -rf "$store_dir"
+		mv "$store_dir.tmp" "$store_dir"
+	fi
+	mkdir -p "$dest"
+	# Hard links (copies across file systems), not symlinks: the CLI looks for
+	# language hosts beside its own resolved path.
+	ln -f "$store_dir/$name" "$dest/$name" 2>/dev/null || cp -f "$store_dir/$name" "$dest/$name"
+}
+
+printf '== %s (%s) on %s cores\n' "$KEY" "$(date -u +%FT%TZ)" "$(nproc)" >>"$BUILD_LOG"
+cp "$TC_DIR/versions.env" "$KEY_DIR/versions.env"
+for name in $(rst_toolchain_binaries); do
+	case "$name" in
+	pulumi-resource-*) dest="$PLUGIN_DIR" ;;
+	*) dest="$BIN_DIR" ;;
+	esac
+	[ -x "$dest/$name" ] || provide "$name" "$dest"
+done
+log "toolchain ready in $KEY_DIR (build log: $BUILD_LOG)"
 
 # install_plugin NAME VERSION: put the cached binary into the Pulumi plugin
 # cache, replacing another binary installed under the same version.
@@ -194,12 +269,10 @@ install_plugin() {
 		die "pulumi plugin install resource $name $version failed"
 }
 
-if need_build; then
-	mkdir -p "$KEY_DIR"
-	build_all
-fi
 cli_ok "$BIN_DIR" || die "$BIN_DIR/pulumi does not report v$PULUMI_VERSION"
 install_plugin command "$COMMAND_VERSION"
 install_plugin tls "$TLS_VERSION"
-plugins_installed || die "the resource plugins are not in $PULUMI_HOME_DIR/plugins after installing"
+if ! plugin_is_ours command "$COMMAND_VERSION" || ! plugin_is_ours tls "$TLS_VERSION"; then
+	die "the resource plugins are not in $PULUMI_HOME_DIR/plugins after installing"
+fi
 done_with "$BIN_DIR"

@@ -143,7 +143,7 @@ rst_previous_comment=${shQuote(PREVIOUS_KEY_COMMENT)}
 rst_overlap_minutes=${ROTATION_OVERLAP_MINUTES}`
                 : ""
         }`,
-        String.raw`rst_lock
+        String.raw`rst_lock accounts
 rst_nologin=$(rst_nologin_shell)
 rst_ensure_account "$rst_user" "$rst_gecos" "choose another tunnel user name"
 rst_entry=$(getent passwd "$rst_user")
@@ -225,7 +225,7 @@ export function renderAccountRevokeScript(args: Pick<TunnelAccountRenderArgs, "u
         `rst_user=${shQuote(args.user)}
 rst_keys_file=${shQuote(authorizedKeysPath(args.user))}
 rst_ports=${shQuote(args.listenPorts.join(" "))}`,
-        bash`rst_lock
+        bash`rst_lock accounts
 # Expired first: no new login even if a key were still found somewhere.
 [ "$(rst_account_state "$rst_user")" != ours ] || usermod --expiredate 1 "$rst_user"
 [ "$(rst_account_state "$rst_user")" != foreign ] || rst_note "account $rst_user exists but is not ours; leaving it alone"

@@ -232,7 +232,7 @@ export function renderKeyInstallScript(args: Pick<TunnelServiceRenderArgs, "name
         `rst_dir=${shQuote(p.dir)}
 rst_key=${shQuote(p.privateKey)}
 rst_unit=${shQuote(p.unitName)}`,
-        String.raw`rst_lock
+        String.raw`rst_lock services
 rst_install_dir /etc/reverse-ssh-tunnel 755 root root
 rst_install_dir "$rst_dir" 755 root root
 umask 077
@@ -260,7 +260,7 @@ rst_dir=${shQuote(p.dir)}
 rst_unit=${shQuote(p.unitName)}
 rst_unit_path=${shQuote(p.unitPath)}
 rst_key=${shQuote(p.privateKey)}`,
-        String.raw`rst_lock
+        String.raw`rst_lock services
 command -v ssh >/dev/null 2>&1 || rst_fail "the OpenSSH client (ssh) is not installed on this host"
 [ -f "$rst_key" ] || rst_fail "the tunnel key $rst_key is missing"
 rst_ensure_account "$rst_user" "${ACCOUNT_MARKER} service" "set another serviceUser"
@@ -309,7 +309,7 @@ export function renderServiceRemoveScript(args: Pick<TunnelServiceRenderArgs, "n
 rst_dir=${shQuote(p.dir)}
 rst_unit=${shQuote(p.unitName)}
 rst_unit_path=${shQuote(p.unitPath)}`,
-        String.raw`rst_lock
+        String.raw`rst_lock services
 if [ -f "$rst_unit_path" ]; then
     systemctl disable --now --quiet "$rst_unit" 2>/dev/null || systemctl stop "$rst_unit" 2>/dev/null || true
 fi

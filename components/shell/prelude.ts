@@ -166,11 +166,14 @@ rst_delete_account() {
     userdel "$1" 2>/dev/null || userdel --force "$1"
     rst_changed=1
 }
-# rst_lock: serialises every reverse-ssh-tunnel script on this host (parallel Pulumi
-# applies). The lock file lives in the root-only state directory.
+# rst_lock SCOPE: serialises the reverse-ssh-tunnel scripts of one scope on this host
+# (parallel Pulumi applies): "sshd" for sshd's files and reloads, "accounts" for the
+# tunnel accounts and their key directory, "services" for a backup's units. Scripts
+# of different scopes run side by side. The lock files live in the root-only state
+# directory, where no other user can create or replace them.
 rst_lock() {
-    exec 9>"$rst_state_dir/lock"
-    flock -w 300 9 || rst_fail "timed out after 300 s waiting for $rst_state_dir/lock (another reverse-ssh-tunnel script holds it)"
+    exec 9>"$rst_state_dir/lock-$1"
+    flock -w 300 9 || rst_fail "timed out after 300 s waiting for $rst_state_dir/lock-$1 (another reverse-ssh-tunnel script holds it)"
 }
 `;
 

@@ -172,7 +172,7 @@ rst_dropin=${shQuote(dropinPath(args.user))}
 rst_begin=${shQuote(begin)}
 rst_end=${shQuote(end)}`,
         SSHD_FUNCTIONS,
-        bash`rst_lock
+        bash`rst_lock sshd
 [ -f "$rst_main_config" ] || rst_fail "$rst_main_config does not exist"
 # The policy is written before the account exists (so the key is never accepted
 # without it); an account of that name that is not ours is refused here already.
@@ -234,7 +234,7 @@ rst_dropin=${shQuote(dropinPath(args.user))}
 rst_begin=${shQuote(begin)}
 rst_end=${shQuote(end)}`,
         SSHD_FUNCTIONS,
-        bash`rst_lock
+        bash`rst_lock sshd
 rst_backup "$rst_main_config" "$rst_dropin"
 rst_remove "$rst_dropin"
 if [ -f "$rst_main_config" ] && grep -qxF -- "$rst_begin" "$rst_main_config"; then

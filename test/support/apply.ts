@@ -91,11 +91,12 @@ function tunnelArgs(t: LabTunnel, lab: LabDescription): c.ReverseTunnelArgs {
     const backup = getHost(t.backupHost, lab);
     return {
         name: t.name,
-        main: { host: main.addresses.operator, user: main.adminUser, hostKey: main.hostKeys.ed25519 },
+        main: { host: main.addresses.operator, user: main.adminUser, hostKey: main.hostKeys.ed25519, ...(main.sshPort && main.sshPort !== 22 ? { port: main.sshPort } : {}) },
         mainPublicHost: main.addresses.public ?? main.addresses.operator,
-        backup: { host: backup.addresses.operator, user: backup.adminUser, hostKey: backup.hostKeys.ed25519 },
+        ...(main.sshPort && main.sshPort !== 22 ? { mainPublicPort: main.sshPort } : {}),
+        backup: { host: backup.addresses.operator, user: backup.adminUser, hostKey: backup.hostKeys.ed25519, ...(backup.sshPort && backup.sshPort !== 22 ? { port: backup.sshPort } : {}) },
         port: t.port,
-        loginUser: t.loginUser ?? lab.mainAdminKey.backupUser,
+        loginUser: t.loginUser ?? backup.backupUser ?? lab.mainAdminKey.backupUser,
         ...(t.backupSshPort !== undefined ? { backupSshPort: t.backupSshPort } : {}),
         ...(t.allowedSources ? { allowedSources: t.allowedSources } : {}),
         ...(t.keyExpiry ? { keyExpiry: t.keyExpiry } : {}),

@@ -16,7 +16,8 @@ export const LAB_PASSPHRASE = "reverse-ssh-tunnel-lab";
 
 /** Environment for the engine: toolchain PATH plus offline settings. */
 export function engineEnv(): Record<string, string> {
-    const out = execFileSync("bash", ["-c", ". toolchain/env.sh >/dev/null && env -0"], { cwd: ROOT, encoding: "utf8" });
+    // The lab's engine tests always use the offline toolchain (no plugin downloads).
+    const out = execFileSync("bash", ["-c", ". toolchain/env.sh >/dev/null && env -0"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, RST_TOOLCHAIN_OFFLINE: "1" } });
     const env: Record<string, string> = {};
     for (const kv of out.split("\0")) {
         const i = kv.indexOf("=");

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
@@ -349,11 +350,15 @@ func previousOutputs(state resource.PropertyMap) *runResult {
 	return &runResult{stdout: stdout, stderr: stderr}
 }
 
-func (p *commandProvider) log(urn string, severity pulumirpc.LogSeverity, msg string) {
+// log sends a diagnostic to the engine; ephemeral ones are status lines shown
+// while the resource is in progress and not kept afterwards.
+func (p *commandProvider) log(urn string, severity pulumirpc.LogSeverity, msg string, ephemeral bool) {
 	if p.engine == nil || urn == "" {
 		return
 	}
-	_, _ = p.engine.Log(context.Background(), &pulumirpc.LogRequest{Severity: severity, Message: msg, Urn: urn})
+	_, _ = p.engine.Log(context.Background(), &pulumirpc.LogRequest{
+		Severity: severity, Message: strings.ToValidUTF8(msg, "\uFFFD"), Urn: urn, Ephemeral: ephemeral,
+	})
 }
 
 func (p *commandProvider) run(
@@ -365,14 +370,10 @@ func (p *commandProvider) run(
 		logging:    "stdoutAndStderr",
 		addPrevEnv: getBool(inputs, "addPreviousOutputInEnv", true),
 		previous:   previous,
-		logLine: func(stderr bool, line string) {
-			sev := pulumirpc.LogSeverity_INFO
-			if stderr {
-				sev = pulumirpc.LogSeverity_WARNING
-			}
-			p.log(urn, sev, line)
-		},
-		warn: func(msg string) { p.log(urn, pulumirpc.LogSeverity_WARNING, msg) },
+		// Upstream streams stdout and stderr alike as transient info lines.
+		status:     func(line string) { p.log(urn, pulumirpc.LogSeverity_INFO, line, true) },
+		logError:   func(msg string) { p.log(urn, pulumirpc.LogSeverity_ERROR, msg, false) },
+		logWarning: func(msg string) { p.log(urn, pulumirpc.LogSeverity_WARNING, msg, false) },
 	}
 	if s, ok := getString(inputs, "stdin"); ok {
 		spec.stdin = &s
