@@ -199,16 +199,33 @@ export function renderAccountFinalizeScript(args: TunnelAccountRenderArgs): stri
         renderAccountApplyScript({ ...args, keepPreviousKey: false }).trimEnd(),
         bash`rst_current_fp=${shQuote(current.fingerprint)}
 rst_uid=$(id -u "$rst_user")
+# rst_session_fp PID: the key fingerprint sshd logged when the session of PID (the
+# account's sshd process; its parent is the privileged monitor that logs) logged in.
+rst_session_fp() {
+    local ppid
+    ppid=$(ps -o ppid= -p "$1" | tr -d ' ')
+    [ -n "$ppid" ] || return 0
+    { journalctl -q --no-pager -o cat _PID="$ppid" 2>/dev/null; grep -h "sshd[^ ]*\[$ppid\]" /var/log/auth.log 2>/dev/null; } |
+        grep -o 'Accepted publickey for .* SHA256:[A-Za-z0-9+/=]*' | grep -o 'SHA256:[A-Za-z0-9+/=]*' | tail -n 1 || true
+}
+# The backup may still be reconnecting (a restart scheduled through the tunnel):
+# wait up to 60 s for a session with the current key.
+rst_back=0
+for _ in $(seq 1 120); do
+    for rst_pid in $(rst_own_pids "$rst_uid"); do
+        if [ "$(rst_session_fp "$rst_pid")" = "$rst_current_fp" ]; then rst_back=1; fi
+    done
+    [ "$rst_back" = 0 ] || break
+    sleep 0.5
+done
 for rst_pid in $(rst_own_pids "$rst_uid"); do
-    rst_ppid=$(ps -o ppid= -p "$rst_pid" | tr -d ' ')
-    [ -n "$rst_ppid" ] || continue
-    rst_fp=$( { journalctl -q --no-pager -o cat _PID="$rst_ppid" 2>/dev/null; grep -h "sshd[^ ]*\[$rst_ppid\]" /var/log/auth.log 2>/dev/null; } |
-        grep -o 'Accepted publickey for .* SHA256:[A-Za-z0-9+/=]*' | grep -o 'SHA256:[A-Za-z0-9+/=]*' | tail -n 1 || true)
+    rst_fp=$(rst_session_fp "$rst_pid")
     if [ "$rst_fp" != "$rst_current_fp" ]; then
         kill -KILL "$rst_pid" 2>/dev/null || true
         rst_note "ended a session of $rst_user that used $\{rst_fp:-an unknown key} (not the current key)"
     fi
-done`,
+done
+[ "$rst_back" = 1 ] || rst_fail "only the current key of $rst_user is authorized now, but the backup has not connected with it within 60 s: check its unit (journalctl -u reverse-ssh-tunnel-<name>) on the backup"`,
     ].join("\n\n") + "\n";
 }
 

@@ -122,7 +122,7 @@ export function planStack(raw: RawStackConfig, baseDir: string): StackPlan {
         const { conn, lab: backupLab } = connectionOf(key, b, lookup, baseDir, raw.backupPrivateKey);
         const backup: HostConnection =
             b.via === "main"
-                ? { ...conn, host: "localhost", port: b.tunnelPort, proxy: main }
+                ? { ...conn, host: "127.0.0.1", port: b.tunnelPort, proxy: main }
                 : conn;
         const args: NamedTunnelArgs = {
             name: b.name,

@@ -108,7 +108,6 @@ function checkedFields(key: string, c: SshHop & { host: unknown; port?: unknown;
     };
 }
 
-
 /** The fields that take Inputs. */
 const INPUT_FIELDS = ["host", "port", "user", "hostKey", "privateKey"] as const;
 
@@ -169,6 +168,16 @@ export function toCommandConnection(key: string, c: HostConnection): pulumi.Outp
     return pulumi.secret(
         pulumi.all([fields, proxy]).apply(([f, p]) => ({ ...f, ...(p !== undefined ? { proxy: p } : {}) })),
     ) as pulumi.Output<command.types.input.remote.ConnectionArgs>;
+}
+
+/**
+ * The short command string that runs one phase of a script bundle read from stdin
+ * (see `renderBundle`): `bash -s -- PHASE` for root, through `sudo -n` for anyone
+ * else. Short on purpose: a failed command's error text starts with this string.
+ */
+export function privilegedPhase(c: { readonly user?: string }, phase: "create" | "update" | "delete"): string {
+    const run = `/bin/bash -s -- ${phase}`;
+    return (c.user ?? "root") === "root" ? run : `sudo -n -- ${run}`;
 }
 
 /**

@@ -97,14 +97,18 @@ export class TunnelService extends pulumi.ComponentResource {
             forwards: known(forwards, [{ remotePort: 1024 }])!,
             mainHostKeys: [PLACEHOLDER_KEY],
         });
-        const remove = renderServiceRemoveScript(plain);
+        // Through main and this very tunnel: restarts and the removal are scheduled, not awaited.
+        const viaTunnel = connection.proxy !== undefined;
+        const remove = renderServiceRemoveScript({ ...plain, viaTunnel });
         const key = remoteScript(
             `${name}-tunnel-key`,
             {
                 connection,
                 connectionKey: "backup.connection",
-                create: renderKeyInstallScript(plain),
-                delete: remove,
+                create: renderKeyInstallScript({ ...plain, viaTunnel }),
+                // Through the tunnel the service's scheduled removal takes the key too; a
+                // second delete could find the tunnel already gone.
+                ...(viaTunnel ? {} : { delete: remove }),
                 stdin: privateKey,
                 sensitive: true,
                 triggers: [plain.name],
@@ -119,6 +123,7 @@ export class TunnelService extends pulumi.ComponentResource {
                 create: pulumi.all([mainHostKeys, mainHost, mainPort, forwards]).apply(([keys, host, port, fwd]) =>
                     renderServiceInstallScript({
                         ...plain,
+                        viaTunnel,
                         mainHost: validateHost("mainHost", host),
                         ...(port !== undefined ? { mainPort: validatePort("mainPort", port) } : {}),
                         forwards: fwd as ForwardSpec[],

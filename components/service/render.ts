@@ -1,4 +1,4 @@
-import { ACCOUNT_MARKER, heredoc, renderScript, shQuote } from "../shell";
+import { ACCOUNT_MARKER, bash, heredoc, renderScript, shQuote } from "../shell";
 import { ConfigError, isIpLiteral, parsePublicKey, validateHost, validatePort, validateTunnelName, validateUserName } from "../validation";
 
 /** One reverse forward: main's `127.0.0.1:remotePort` reaches the backup's `localHost:localPort`. */
@@ -41,6 +41,13 @@ export interface TunnelServiceRenderArgs {
     readonly forwards: readonly ForwardSpec[];
     /** Local account the service runs as. Default `rst-<name>`. */
     readonly serviceUser?: string;
+    /**
+     * Pulumi reaches the backup through main and this very tunnel (`via: main`): a
+     * restart or removal of the unit would cut the connection running the script,
+     * so those are scheduled 2 s after the script ends instead of awaited; main's
+     * rotation finalizer then waits for the tunnel to come back. Default false.
+     */
+    readonly viaTunnel?: boolean;
 }
 
 /** A syntactically valid key used to validate settings before the real keys are known. */
@@ -65,7 +72,7 @@ export function defaultServiceUser(name: string): string {
     return `rst-${name}`;
 }
 
-interface Checked extends Required<Omit<TunnelServiceRenderArgs, "forwards">> {
+interface Checked extends Required<Omit<TunnelServiceRenderArgs, "forwards" | "viaTunnel">> {
     forwards: Required<ForwardSpec>[];
     hostKeyLines: string[];
 }
@@ -88,7 +95,8 @@ function check(args: TunnelServiceRenderArgs): Checked {
         throw new ConfigError("mainHostKeys", "at least one host key of main is required (never trust on first use)");
     }
     const hostKeyLines = args.mainHostKeys.map((k, i) => parsePublicKey(`mainHostKeys[${i}]`, k).line);
-    return { ...args, mainPort, serviceUser, forwards, hostKeyLines };
+    const { viaTunnel: _via, ...rest } = args;
+    return { ...rest, mainPort, serviceUser, forwards, hostKeyLines };
 }
 
 function bracketIfV6(host: string): string {
@@ -221,17 +229,24 @@ export function renderUnit(args: TunnelServiceRenderArgs): string {
     return `${lines.join("\n")}\n`;
 }
 
+/** Bash that schedules a command 2 s after this script, so a connection through the tunnel sees the script end. */
+const SCHEDULE = String.raw`rst_schedule() {
+    systemd-run --quiet --collect --on-active=2 --unit="rst-$(date +%s%N)" "$@" >/dev/null
+}`;
+
 /**
  * Script that stores the private key read from stdin (root-only 0600) and restarts a
  * running tunnel so it uses the new key. The key never appears in the script.
  */
-export function renderKeyInstallScript(args: Pick<TunnelServiceRenderArgs, "name">): string {
+export function renderKeyInstallScript(args: Pick<TunnelServiceRenderArgs, "name" | "viaTunnel">): string {
     validateTunnelName("name", args.name);
     const p = servicePaths(args.name);
     return renderScript(
         `rst_dir=${shQuote(p.dir)}
 rst_key=${shQuote(p.privateKey)}
-rst_unit=${shQuote(p.unitName)}`,
+rst_unit=${shQuote(p.unitName)}
+rst_via_tunnel=${args.viaTunnel === true ? 1 : 0}`,
+        SCHEDULE,
         String.raw`rst_lock services
 rst_install_dir /etc/reverse-ssh-tunnel 755 root root
 rst_install_dir "$rst_dir" 755 root root
@@ -239,11 +254,19 @@ umask 077
 rst_install_file "$rst_key" 600 root root
 ssh-keygen -y -f "$rst_key" >/dev/null 2>&1 || rst_fail "the tunnel private key delivered on stdin is not a valid unencrypted OpenSSH key"
 if [ "$rst_changed" = 1 ] && systemctl is-active --quiet "$rst_unit"; then
-    systemctl restart "$rst_unit"
-    rst_note "tunnel key replaced; $rst_unit restarted"
+    if [ "$rst_via_tunnel" = 1 ]; then
+        # This very connection runs through the tunnel: restart once the script has ended.
+        rst_schedule /bin/systemctl restart "$rst_unit"
+        rst_note "tunnel key replaced; $rst_unit restarts in 2 s (this connection runs through the tunnel)"
+    else
+        systemctl restart "$rst_unit"
+        rst_note "tunnel key replaced; $rst_unit restarted"
+    fi
 fi`,
     );
 }
+
+
 
 /**
  * Script that installs the service account, client config, pinned known_hosts and
@@ -268,12 +291,23 @@ rst_install_dir "$rst_dir" 755 root root`,
         heredoc(`rst_install_file "$rst_dir/ssh_config" 644 root root`, renderSshClientConfig(args)),
         heredoc(`rst_install_file "$rst_dir/known_hosts" 644 root root`, renderKnownHosts(args)),
         heredoc(`rst_install_file "$rst_unit_path" 644 root root`, renderUnit(args)),
-        String.raw`ssh -G -F "$rst_dir/ssh_config" reverse-ssh-tunnel-main >/dev/null || rst_fail "ssh rejected the generated client configuration"
+        SCHEDULE,
+        bash`rst_via_tunnel=${args.viaTunnel === true ? 1 : 0}
+ssh -G -F "$rst_dir/ssh_config" reverse-ssh-tunnel-main >/dev/null || rst_fail "ssh rejected the generated client configuration"
 if [ "$rst_changed" = 1 ]; then
     systemctl daemon-reload
 fi
 systemctl is-enabled --quiet "$rst_unit" 2>/dev/null || { systemctl enable --quiet "$rst_unit"; rst_changed=1; }
+# A running unit holds the key it was started with (LoadCredential copies it).
+rst_loaded="/run/credentials/$rst_unit/tunnel-key"
+if [ -r "$rst_loaded" ] && ! cmp -s -- "$rst_loaded" "$rst_key"; then rst_changed=1; fi
 if [ "$rst_changed" = 1 ] || ! systemctl is-active --quiet "$rst_unit"; then
+    if [ "$rst_via_tunnel" = 1 ] && systemctl is-active --quiet "$rst_unit"; then
+        # This very connection runs through the tunnel: restart once the script has ended.
+        rst_schedule /bin/systemctl restart "$rst_unit"
+        rst_note "$rst_unit restarts in 2 s (this connection runs through the tunnel); main's finalizer waits for it"
+        exit 0
+    fi
     systemctl restart "$rst_unit"
 fi
 # A tunnel counts as up once ssh has run 5 s without a restart.
@@ -300,10 +334,23 @@ rst_note "$rst_unit is up"`,
  * Script that stops and disables the unit and removes everything the service and
  * key scripts created (files, directory, account).
  */
-export function renderServiceRemoveScript(args: Pick<TunnelServiceRenderArgs, "name" | "serviceUser">): string {
+export function renderServiceRemoveScript(args: Pick<TunnelServiceRenderArgs, "name" | "serviceUser" | "viaTunnel">): string {
     validateTunnelName("name", args.name);
     const user = validateUserName("serviceUser", args.serviceUser ?? defaultServiceUser(args.name));
     const p = servicePaths(args.name);
+    if (args.viaTunnel === true) {
+        // This connection runs through the tunnel being removed: the removal runs as a
+        // transient unit 2 s after this script ends (main's revocation does not depend on it).
+        const direct = renderServiceRemoveScript({ ...args, viaTunnel: false });
+        return renderScript(
+            SCHEDULE,
+            bash`rst_detached=$(mktemp "$rst_state_dir/remove.XXXXXX")`,
+            heredoc(`cat >"$rst_detached"`, `${direct}rm -f -- "$0"
+`),
+            bash`rst_schedule /bin/bash "$rst_detached"
+rst_note "removal of the tunnel service scheduled in 2 s (this connection runs through the tunnel)"`,
+        );
+    }
     return renderScript(
         `rst_user=${shQuote(user)}
 rst_dir=${shQuote(p.dir)}

@@ -7,6 +7,19 @@ import { bash } from "../shell";
  */
 export const PROBE_SOURCES = ["203.0.113.1", "10.0.0.1", "172.16.0.1", "192.168.0.1", "127.0.0.1"] as const;
 
+/** awk function turning an sshd pattern (`*`, `?`) into an anchored regular expression. */
+const AWK_GLOB2RE = String.raw`        function glob2re(p,   r, i, c) {
+            r = "^"
+            for (i = 1; i <= length(p); i++) {
+                c = substr(p, i, 1)
+                if (c == "*") r = r ".*"
+                else if (c == "?") r = r "."
+                else if (index("\\.^$+(){}|/[]", c) > 0) r = r "\\" c
+                else r = r c
+            }
+            return r "$"
+        }`;
+
 /**
  * Bash functions shared by the sshd apply and remove scripts: back up the files a
  * change touches and restore them on any exit before the change is committed; list
@@ -145,17 +158,7 @@ rst_user_groups() {
 # Host, LocalAddress, LocalPort, RDomain, All, Exec, ...) can.
 rst_early_matches() {
     rst_config_stream | awk -F '\t' -v user="$1" -v ourfile="$2" -v keywords="$3" -v groups="$(rst_user_groups "$1")" '
-        function glob2re(p,   r, i, c) {
-            r = "^"
-            for (i = 1; i <= length(p); i++) {
-                c = substr(p, i, 1)
-                if (c == "*") r = r ".*"
-                else if (c == "?") r = r "."
-                else if (index("\\.^$+(){}|/[]", c) > 0) r = r "\\" c
-                else r = r c
-            }
-            return r "$"
-        }
+${AWK_GLOB2RE}
         # sshd pattern lists: a matching negated pattern wins, else any positive one.
         function plist(s, list,   n, a, i, p, neg, hit) {
             n = split(list, a, ","); hit = 0
@@ -234,15 +237,7 @@ rst_effective_value() {
 # would refuse USER, or nothing.
 rst_access_list_problem() {
     printf '%s\n' "$1" | awk -v user="$2" -v groups="$(rst_user_groups "$2")" '
-        function glob2re(p,   r, i, c) {
-            r = "^"
-            for (i = 1; i <= length(p); i++) {
-                c = substr(p, i, 1)
-                if (c == "*") r = r ".*"; else if (c == "?") r = r "."
-                else if (index("\\.^$+(){}|/[]", c) > 0) r = r "\\" c; else r = r c
-            }
-            return r "$"
-        }
+${AWK_GLOB2RE}
         function anygroup(p,   n, g, i) { n = split(groups, g, " "); for (i = 1; i <= n; i++) if (g[i] ~ glob2re(p)) return 1; return 0 }
         $1 == "allowusers" { au = 1; for (i = 2; i <= NF; i++) { p = $i; h = "*"; if (index(p, "@")) { h = substr(p, index(p, "@") + 1); p = substr(p, 1, index(p, "@") - 1) } if (user ~ glob2re(p) && h == "*") aok = 1 } }
         $1 == "denyusers" { for (i = 2; i <= NF; i++) { p = $i; if (index(p, "@")) p = substr(p, 1, index(p, "@") - 1); if (user ~ glob2re(p)) du = du " " $i } }

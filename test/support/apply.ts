@@ -1,6 +1,6 @@
 /**
  * Applies what the components render to lab hosts the way @pulumi/command runs it:
- * the command string (privileged() wrapping included) goes through the remote login
+ * a short command string (`bash -s -- create`, through sudo for a non-root admin) goes through the remote login
  * shell over a real SSH connection with a pinned host key, stdin piped. Used by the
  * lab tests and benchmarks where the Pulumi engine is not needed.
  */
@@ -22,8 +22,10 @@ export interface StepResult {
 export async function runScript(host: string, script: string, opts: { stdin?: string; allowFail?: boolean; lab?: LabDescription } = {}): Promise<StepResult> {
     const lab = opts.lab ?? loadLab();
     const h = getHost(host, lab);
-    const cmd = c.privileged({ user: h.adminUser }, script);
-    const dial = () => adminSsh(host, cmd, { ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}), timeoutMs: 120_000 }, lab);
+    // As remoteScript runs it: a short command, the script bundle and its data on stdin.
+    const cmd = c.privilegedPhase({ user: h.adminUser }, "create");
+    const stdin = c.renderBundle({ create: script, update: script }, opts.stdin ?? "");
+    const dial = () => adminSsh(host, cmd, { stdin, timeoutMs: 120_000 }, lab);
     let r = await dial();
     // Like @pulumi/command's dialErrorLimit: a dial that fails (e.g. while sshd re-executes
     // itself on a reload and rebinds its socket) is retried; the script never started.

@@ -74,7 +74,7 @@ describe("HostConnection with Inputs", () => {
         remoteScript("probe", { connection: { host: "h.example", hostKey: SAMPLE_KEY, user: pulumi.output("admin") }, connectionKey: "main.connection", create: "true" }, {});
         remoteScript("probe-root", { connection: { host: "h.example", hostKey: SAMPLE_KEY, user: pulumi.output("root") }, connectionKey: "main.connection", create: "true" }, {});
         await settle();
-        expect(seen.find((s) => s.name === "probe")?.inputs.create).toBe("sudo -n -- /bin/bash -c true");
-        expect(seen.find((s) => s.name === "probe-root")?.inputs.create).toBe("/bin/bash -c true");
+        expect(seen.find((s) => s.name === "probe")?.inputs.create).toBe("sudo -n -- /bin/bash -s -- create");
+        expect(seen.find((s) => s.name === "probe-root")?.inputs.create).toBe("/bin/bash -s -- create");
     });
 });

@@ -47,9 +47,10 @@ describe("ReverseTunnel halves", () => {
         expect(seen.map((s) => s.type)).not.toContain("tls:index/privateKey:PrivateKey");
         expect(commandsOn(seen, "192.168.1.20")).toEqual(["nas-backup-hostkeys", "nas-service", "nas-tunnel-key"]);
         expect(commandsOn(seen, "203.0.113.10")).toEqual([]);
+        // Scripts travel on stdin as one bundle; a key command's data follows it.
         const service = seen.find((s) => s.name === "nas-service")!;
-        expect(unwrap(service.inputs.create)).toContain("main.example.org");
-        expect(unwrap(seen.find((s) => s.name === "nas-tunnel-key")!.inputs.stdin)).toBe(key.privateKey);
+        expect(unwrap(service.inputs.stdin)).toContain("main.example.org");
+        expect(String(unwrap(seen.find((s) => s.name === "nas-tunnel-key")!.inputs.stdin)).endsWith(`\nesac\n${key.privateKey}`)).toBe(true);
     });
 
     it("the halves compose: the main half's outputs are the backup half's inputs", async () => {
@@ -77,8 +78,8 @@ describe("ReverseTunnel halves", () => {
         new ReverseTunnel("nas-backup", { name: "nas", backup: BACKUP, port: 2201, mainPublicHost: MAIN.host, privateKey: mainHalf.privateKey, mainHostKeys: mainHalf.mainHostKeys });
         await resolve(mainHalf.privateKey);
         await settle();
-        expect(unwrap(seen.find((s) => s.name === "nas-backup-tunnel-key")!.inputs.stdin)).toBe(real.privateKey);
-        expect(unwrap(seen.find((s) => s.name === "nas-backup-service")!.inputs.create)).toContain("tunnel-nas");
+        expect(String(unwrap(seen.find((s) => s.name === "nas-backup-tunnel-key")!.inputs.stdin)).endsWith(`\nesac\n${real.privateKey}`)).toBe(true);
+        expect(unwrap(seen.find((s) => s.name === "nas-backup-service")!.inputs.stdin)).toContain("tunnel-nas");
     });
 
     it("refuses a backup half without what the main half provides, and a tunnel with no side, naming the setting", () => {
