@@ -118,9 +118,11 @@ describe.sequential("real mains: revocation, rotation, listeners, expiry, forwar
     });
 
     it("finding Low 5: with main as an IP literal, an extra forward to a LAN target still gets through the unit's address filter", async () => {
-        const lan = lab.hosts[T.backupHost]!.addresses.lan!;
+        // Another host on the backup's home LAN (a NAS, say): backup2.
+        const lan = lab.hosts["backup2"]!.addresses.lan!;
         expect(c.isIpLiteral(lab.hosts[lab.main]!.addresses.public!)).toBe(true);
         await applyTunnel({ ...T, extraForwards: [{ remotePort: T.port + 1, localHost: lan, localPort: 22 }] }, lab);
+        expect(await sh(T.backupHost, `systemctl show -P IPAddressAllow ${c.servicePaths(T.name).unitName}`)).toContain(lan);
         const banner = await sh(lab.main, `timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${T.port + 1}; head -c 7 <&3'`, { allowFail: true });
         expect(banner).toBe("SSH-2.0");
     });

@@ -68,14 +68,17 @@ describe.sequential("what users run: via main, readable failures", () => {
             () => "",
             (e: Error) => e.message,
         );
-        figures.errorChars = err.length;
+        writeReport("readability-error.txt", err);
+        figures.cliOutputChars = err.length;
+        const at = err.indexOf("Process exited with status 1: running");
         const failed = /Process exited with status 1: running "([^"]*)":/.exec(err);
         expect(failed?.[1]).toBe("sudo -n -- /bin/bash -s -- create");
-        expect(err).toMatch(/reverse-ssh-tunnel: error: sshd's settings for tunnel-rd conflict with the tunnel policy/);
-        expect(err).toContain("/etc/ssh/sshd_config.d/00-aaa-readability.conf:1: Match all");
-        expect(err).toMatch(/Fix: exclude the tunnel accounts/);
-        // The whole error a user reads stays short (before: every error began with the entire ~25 kB script).
-        expect(err.length).toBeLessThan(8000);
+        // The diagnosis follows the short command at once (before: ~25 kB of escaped script came first).
+        const diag = err.slice(at, at + 2500);
+        figures.diagnosisOffsetChars = err.indexOf("conflict with the tunnel policy", at) - at;
+        expect(diag).toMatch(/reverse-ssh-tunnel: error: sshd's settings for tunnel-rd conflict with the tunnel policy/);
+        expect(diag).toContain("/etc/ssh/sshd_config.d/00-aaa-readability.conf:1: Match all");
+        expect(diag).toMatch(/Fix: exclude the tunnel accounts/);
         await sh(lab.main, "rm -f /etc/ssh/sshd_config.d/00-aaa-readability.conf && systemctl reload ssh");
         await setStackConfig(stack, { ...base, backups: [{ ...VM, via: "main", keyRotation: "r1" }] });
         expect((await stack.up()).summary.result).toBe("succeeded");
