@@ -87,6 +87,9 @@ export function tunnelPolicy(args: TunnelPolicyArgs): PolicySetting[] {
         s("ForceCommand", FORCED_COMMAND),
         // `ssh -N` needs no session; refusing all of them closes shell/exec/sftp/scp.
         s("MaxSessions", "0"),
+        // The rotation finalizer tells sessions apart by the key fingerprint sshd logs at
+        // INFO ("Accepted publickey ... SHA256:..."); a host set to QUIET/ERROR would hide it.
+        s("LogLevel", "INFO"),
         s("ClientAliveInterval", String(CLIENT_ALIVE.interval)),
         s("ClientAliveCountMax", String(CLIENT_ALIVE.countMax)),
     ];
