@@ -342,14 +342,15 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                 { parent: this, ...(account !== undefined ? { dependsOn: [account] } : {}) },
             );
         }
-        if (main !== undefined && account !== undefined) {
+        if (main !== undefined && account !== undefined && service !== undefined) {
             // Rotation without downtime: main accepted the new key next to the old one
             // (account update); once the backup has switched, only the new key remains.
-            // The main half alone cannot wait for the backup: it ends the overlap at once.
+            // The main half alone has no backup to wait for: the previous key then
+            // expires by itself ROTATION_OVERLAP_MINUTES after the rotation.
             remoteScript(
                 `${name}-key-finalize`,
                 { connection: main, connectionKey: "main.connection", create: account.finalizeCommand },
-                { parent: this, dependsOn: [service ?? account] },
+                { parent: this, dependsOn: [service] },
             );
         }
         // Main's client entry needs the backup's host keys: read from it, or given.
