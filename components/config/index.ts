@@ -25,12 +25,15 @@ export interface RawStackConfig {
     readonly backupPrivateKey?: pulumi.Input<string>;
 }
 
+/** A tunnel's args with its name and both sides always set (stack config has one entry per backup). */
+export type NamedTunnelArgs = ReverseTunnelArgs & { readonly name: string; readonly main: HostConnection; readonly backup: HostConnection };
+
 /** What `index.ts` needs to build the stack: one ReverseTunnel per backup. */
 export interface StackPlan {
     /** Main's connection. */
     readonly main: HostConnection;
     /** One entry per backup, validated. */
-    readonly tunnels: ReverseTunnelArgs[];
+    readonly tunnels: NamedTunnelArgs[];
 }
 
 function parseWith<T>(key: string, schema: z.ZodType<T>, value: unknown): T {
@@ -77,7 +80,7 @@ function connectionOf(
     lookup: LabLookup | undefined,
     baseDir: string,
     secretKey: pulumi.Input<string> | undefined,
-): { conn: HostConnection; lab?: LabHostInfo } {
+): { conn: HostConnection & { readonly host: string }; lab?: LabHostInfo } {
     let lab: LabHostInfo | undefined;
     if (c.lab !== undefined) {
         if (lookup === undefined) throw new ConfigError(`${key}.lab`, "set the 'lab' config key (path of lab.json) to use lab hosts");
@@ -93,7 +96,8 @@ function connectionOf(
               ? validatePrivateKey(`${key}PrivateKey`, secretKey)
               : secretKey;
     const hostKey = c.hostKey ?? lab?.hostKeys.find((k) => k.startsWith("ssh-ed25519"));
-    const conn: HostConnection = {
+    // Stack config is plain text, so the host is a known string here.
+    const conn: HostConnection & { readonly host: string } = {
         host,
         ...(c.port !== undefined ? { port: c.port } : lab?.port !== undefined ? { port: lab.port } : {}),
         ...(c.user !== undefined || lab !== undefined ? { user: c.user ?? lab?.adminUser } : {}),
@@ -116,14 +120,14 @@ export function planStack(raw: RawStackConfig, baseDir: string): StackPlan {
     const backupsCfg = parseWith("backups", z.array(BackupConfig).min(1, "at least one backup is required"), raw.backups);
     const { conn: main, lab: mainLab } = connectionOf("main", mainCfg, lookup, baseDir, raw.mainPrivateKey);
 
-    const tunnels = backupsCfg.map((b, i): ReverseTunnelArgs => {
+    const tunnels = backupsCfg.map((b, i): NamedTunnelArgs => {
         const key = `backups[${i}]`;
         const { conn, lab: backupLab } = connectionOf(key, b, lookup, baseDir, raw.backupPrivateKey);
         const backup: HostConnection =
             b.via === "main"
                 ? { ...conn, host: "127.0.0.1", port: b.tunnelPort, proxy: main }
                 : conn;
-        const args: ReverseTunnelArgs = {
+        const args: NamedTunnelArgs = {
             name: b.name,
             main,
             mainPublicHost: mainCfg.publicHost ?? mainLab?.publicAddress ?? main.host,
@@ -150,7 +154,7 @@ export function planStack(raw: RawStackConfig, baseDir: string): StackPlan {
         }
         return args;
     });
-    const settings = tunnels.map(resolveTunnelSettings);
+    const settings = tunnels.map((t) => resolveTunnelSettings(t));
     assertUnique("backups", "name", settings.map((s) => s.name));
     assertUnique("backups", "tunnel user", settings.map((s) => s.tunnelUser));
     assertUnique("backups", "forwarded port", settings.flatMap((s) => s.forwards.map((f) => f.remotePort)));

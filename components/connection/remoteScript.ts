@@ -39,7 +39,10 @@ export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.
     const bundle = pulumi
         .all([args.create, args.update ?? args.create, args.delete ?? "exit 0", args.stdin ?? ""])
         .apply(([create, update, del, data]) => renderBundle({ create, update, delete: del }, data));
-    const phase = (p: "create" | "update" | "delete") => privilegedPhase(args.connection, p);
+    // The login user (maybe an Output) decides between bash and sudo. Taken from the
+    // args, not the secret connection, so the command strings stay readable in the state.
+    const phase = (p: "create" | "update" | "delete") =>
+        pulumi.output(args.connection.user).apply((user) => privilegedPhase(user === undefined ? {} : { user }, p));
     return new command.remote.Command(
         name,
         {

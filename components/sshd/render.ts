@@ -10,7 +10,17 @@ import { REQUIRED_UNSET, tunnelPolicy, TunnelPolicyArgs } from "./policy";
  * - `dropin`: always a drop-in; fails when sshd would not read it.
  * - `managed-block`: always a marked block at the end of sshd_config.
  */
-export type SshdPlacement = "auto" | "dropin" | "managed-block";
+export const SshdPlacement = {
+    /** A drop-in when sshd_config includes sshd_config.d before its first Match, otherwise a managed block. */
+    auto: "auto",
+    /** Always a drop-in; fails when sshd would not read it. */
+    dropin: "dropin",
+    /** Always a marked block at the end of sshd_config. */
+    managedBlock: "managed-block",
+} as const;
+
+/** Where the Match block goes: `auto`, `dropin` or `managed-block` (see the constant of the same name). */
+export type SshdPlacement = (typeof SshdPlacement)[keyof typeof SshdPlacement];
 
 /** Inputs of the sshd renderers. */
 export interface SshdMatchBlockRenderArgs extends TunnelPolicyArgs {

@@ -119,7 +119,7 @@ export async function applyTunnel(t: LabTunnel, lab: LabDescription = loadLab())
         return r;
     };
     const mainHostKeys = c.parseHostKeyList("main", (await run("main-hostkeys", lab.main, c.renderReadHostKeysScript())).stdout).map((k) => k.line);
-    const facts = (await run("backup-hostkeys", t.backupHost, c.renderReadBackupFactsScript(s.loginUser))).stdout;
+    const facts = (await run("backup-hostkeys", t.backupHost, c.renderReadBackupFactsScript(s.loginUser as string))).stdout;
     const backupHostKeys = c.parseHostKeyList("backup", facts).map((k) => k.line);
     const sshd = c.parseBackupSshd("backup sshd", facts);
     const forwards = [{ ...s.forwards[0]!, localHost: sshd.host, localPort: s.backupSshPort ?? sshd.port }, ...s.forwards.slice(1)];
@@ -142,9 +142,10 @@ export async function applyTunnel(t: LabTunnel, lab: LabDescription = loadLab())
     await run(
         "service",
         t.backupHost,
-        c.renderServiceInstallScript({ name: s.name, mainHost: s.mainPublicHost, mainPort: s.mainPublicPort, tunnelUser: s.tunnelUser, serviceUser: s.serviceUser, forwards, mainHostKeys }),
+        // The lab's args are plain values, so the settings are too.
+        c.renderServiceInstallScript({ name: s.name, mainHost: s.mainPublicHost as string, mainPort: s.mainPublicPort as number, tunnelUser: s.tunnelUser, serviceUser: s.serviceUser, forwards, mainHostKeys }),
     );
-    const clientArgs = { name: s.name, port: s.port, loginUser: s.loginUser, backupHostKeys };
+    const clientArgs = { name: s.name, port: s.port, loginUser: s.loginUser as string, backupHostKeys };
     await run("client-config", lab.main, c.renderClientConfigInstallScript(clientArgs));
     return { settings: s, key, mainHostKeys, backupHostKeys, sshConfig: c.renderMainClientConfig(clientArgs), steps };
 }
