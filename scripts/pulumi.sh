@@ -61,5 +61,12 @@ if [ "$print_env" = 1 ]; then
     exit 0
 fi
 
-pulumi stack select --create "$stack" --non-interactive >/dev/null
+# Select the stack first (creating it on first use), except for commands that do not
+# work on one stack; `stack rm` without a name removes the chosen stack, never creates it.
+case "${args[0]:-} ${args[1]:-}" in
+" " | "stack ls"* | "stack rm"* | version* | about* | whoami* | plugin* | login* | logout* | help* | --help* | -h* | --version*)
+    [ "${args[0]:-} ${args[1]:-}" = "stack rm" ] && { pulumi stack select "$stack" >/dev/null 2>&1 || true; }
+    ;;
+*) pulumi stack select --create "$stack" --non-interactive >/dev/null ;;
+esac
 exec pulumi "${args[@]}"
