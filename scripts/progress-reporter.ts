@@ -6,7 +6,7 @@
  * silent for up to 92 s at a time. scripts/run-tests.ts adds it when stdout is not a TTY.
  */
 import * as path from "node:path";
-import type { Reporter, TestCase, TestModule } from "vitest/node";
+import type { Reporter, ReportedHookContext, TestCase, TestModule } from "vitest/node";
 
 /** Seconds of silence before a heartbeat line. Default 10 (the budget is 15 s). */
 const HEARTBEAT_S = Number(process.env.RST_TEST_HEARTBEAT_S ?? "10");
@@ -22,6 +22,8 @@ export default class ProgressReporter implements Reporter {
     /** Tests started and not finished, with their start time. */
     private readonly running = new Map<string, { name: string; since: number }>();
     private currentModule: { name: string; since: number } | undefined;
+    /** beforeAll/afterAll hooks running (a lab test's setup can take a minute). */
+    private readonly hooks = new Map<string, { name: string; since: number }>();
     private counts = { passed: 0, failed: 0, skipped: 0 };
 
     private print(line: string): void {
@@ -37,14 +39,28 @@ export default class ProgressReporter implements Reporter {
     private heartbeat(): void {
         if (Date.now() - this.lastPrint < HEARTBEAT_S * 1000) return;
         const now = Date.now();
-        const tests = [...this.running.values()].map((t) => `${t.name} (${secs(now - t.since)})`);
-        const what = tests.length > 0 ? tests.join("; ") : this.currentModule ? `${this.currentModule.name}: setup/teardown (${secs(now - this.currentModule.since)})` : "collecting or global setup";
+        const tests = [...this.running.values(), ...this.hooks.values()].map((t) => `${t.name} (${secs(now - t.since)})`);
+        const what = tests.length > 0 ? tests.join("; ") : this.currentModule ? `${this.currentModule.name} (${secs(now - this.currentModule.since)} in this file)` : "collecting or global setup";
         this.print(`… still running: ${what} — ${this.counts.passed} passed, ${this.counts.failed} failed so far`);
     }
 
     onTestModuleStart(module: TestModule): void {
         this.currentModule = { name: `${module.project.name} ${rel(module.moduleId)}`, since: Date.now() };
         this.print(`▶ ${this.currentModule.name}`);
+    }
+
+    private hookKey(hook: ReportedHookContext): string {
+        return `${hook.name} ${hook.entity.id}`;
+    }
+
+    onHookStart(hook: ReportedHookContext): void {
+        if (hook.name !== "beforeAll" && hook.name !== "afterAll") return;
+        const where = hook.entity.type === "module" ? rel(hook.entity.moduleId) : hook.entity.fullName;
+        this.hooks.set(this.hookKey(hook), { name: `${hook.name} of ${where}`, since: Date.now() });
+    }
+
+    onHookEnd(hook: ReportedHookContext): void {
+        this.hooks.delete(this.hookKey(hook));
     }
 
     onTestCaseReady(test: TestCase): void {
