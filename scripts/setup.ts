@@ -22,9 +22,16 @@ const USER_CWD = process.env.INIT_CWD ?? process.cwd();
 
 const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
 let rl: Interface | undefined;
+let lines: AsyncIterator<string> | undefined;
+/** Asks on the terminal; answers typed ahead are kept (readline's line iterator buffers them). */
 async function ask(question: string): Promise<string> {
     rl ??= createInterface({ input: process.stdin, output: process.stdout });
-    return (await rl.question(question)).trim();
+    lines ??= rl[Symbol.asyncIterator]();
+    rl.setPrompt(question);
+    rl.prompt();
+    const r = await lines.next();
+    if (r.done === true) throw new SetupError("input ended (Ctrl-D); nothing was written");
+    return String(r.value).trim();
 }
 
 /** Absolute path of a key file as the operator typed it (`~` and relative paths resolved). */
@@ -63,11 +70,12 @@ async function complete(o: SetupOptions): Promise<void> {
                 if (o.backups.length > 0) break;
                 continue;
             }
-            const host = await need<string>(undefined, "", `backup ${name}: address on its home network (for the first install): `, (s) => s);
+            const addr = await need<string>(undefined, "", `backup ${name}: address on its home network, HOST or HOST:SSHPORT (for the first install): `, (s) => s);
+            const [host, sshPort] = /^[^:]+:\d+$/.test(addr) ? addr.split(":") : [addr, undefined];
             const user = await need<string>(undefined, "", `backup ${name}: admin user (root, or NOPASSWD sudo): `, (s) => s);
             const tp = (await ask(`backup ${name}: port on main's loopback for its SSH [${port}]: `)) || String(port);
             try {
-                o.backups.push(parseBackupSpec(`${name}:${host}:${user}:${tp}`));
+                o.backups.push(parseBackupSpec(`${name}:${host}:${user}:${tp}${sshPort !== undefined ? `:${sshPort}` : ""}`));
             } catch (e) {
                 console.log(`  ${(e as Error).message}`);
             }
