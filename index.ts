@@ -40,3 +40,18 @@ export const backups = Object.fromEntries(
         },
     ]),
 );
+
+/**
+ * Every backup's `Host backup-NAME` block, ready to paste into `~/.ssh/config` on main
+ * (the stack already installs each one under /etc/ssh/ssh_config.d/):
+ * `pulumi stack output sshConfig` prints it as plain text.
+ */
+export const sshConfig = pulumi.all(tunnels.map(({ tunnel: t }) => t.sshConfig)).apply((blocks) => blocks.map((b) => b.trimEnd()).join("\n\n") + "\n");
+
+/**
+ * One line per backup with what an operator needs after `pulumi up`: main's port, the
+ * tunnel key's fingerprint, and the command to run on main.
+ */
+export const summary = pulumi
+    .all(tunnels.map(({ tunnel: t }) => pulumi.all([t.backupName, t.port, t.keyFingerprint])))
+    .apply((rows) => Object.fromEntries(rows.map(([name, port, fp]) => [name, `port ${port} on main's loopback, tunnel key ${fp}; on main run: ssh backup-${name}`])));

@@ -3,6 +3,9 @@
  * tests share one set of hosts and must not overlap anything else), then prints
  * the plain closing line `N passed, N failed[, N skipped]` from vitest's JSON
  * reports. Arguments go to vitest (e.g. `npm test -- --project unit`), in one run.
+ * Off a terminal (CI, a pipe) scripts/progress-reporter.ts adds a line per finished test
+ * with its duration and a heartbeat when nothing was printed for 10 s; on a terminal
+ * vitest's own live display does that.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -21,7 +24,8 @@ interface Counts {
 function runVitest(label: string, args: string[]): { status: number; counts: Counts } {
     const report = path.join(stateDir, `vitest-${label}.json`);
     fs.rmSync(report, { force: true });
-    const r = spawnSync("npx", ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...args], { cwd: root, stdio: "inherit" });
+    const progress = process.stdout.isTTY ? [] : ["--reporter=./scripts/progress-reporter.ts"];
+    const r = spawnSync("npx", ["vitest", "run", "--reporter=default", ...progress, "--reporter=json", `--outputFile.json=${report}`, ...args], { cwd: root, stdio: "inherit" });
     const counts: Counts = { passed: 0, failed: 0, skipped: 0 };
     if (fs.existsSync(report)) {
         const j = JSON.parse(fs.readFileSync(report, "utf8")) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number };

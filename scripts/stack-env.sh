@@ -26,5 +26,16 @@ rst_stack_env() {
         echo "error: PULUMI_CONFIG_PASSPHRASE is the published lab passphrase, but $stack_file targets real hosts; choose a passphrase of your own" >&2
         return 1
     fi
+    # Pulumi uses PULUMI_CONFIG_PASSPHRASE_FILE only when PULUMI_CONFIG_PASSPHRASE is unset.
+    if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -n "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+        if [ ! -r "$PULUMI_CONFIG_PASSPHRASE_FILE" ]; then
+            echo "error: PULUMI_CONFIG_PASSPHRASE_FILE=$PULUMI_CONFIG_PASSPHRASE_FILE cannot be read; create it (README \"Set up real hosts\", step 2)" >&2
+            return 1
+        fi
+        if [ "$(head -n 1 "$PULUMI_CONFIG_PASSPHRASE_FILE")" = "$RST_LAB_PASSPHRASE" ]; then
+            echo "error: $PULUMI_CONFIG_PASSPHRASE_FILE holds the published lab passphrase, but $stack_file targets real hosts; choose a passphrase of your own" >&2
+            return 1
+        fi
+    fi
     return 0
 }

@@ -22,6 +22,11 @@ export interface RemoteScriptArgs {
      * stdout/stderr are stored as secrets. Default false.
      */
     readonly sensitive?: boolean;
+    /**
+     * True when stdout is data for the program (host keys, facts), not a message for the
+     * operator: only stderr is streamed to the progress display. Default false.
+     */
+    readonly quiet?: boolean;
     /** Values whose change replaces (delete, then create) instead of updating. */
     readonly triggers?: pulumi.Input<unknown[]>;
 }
@@ -53,7 +58,7 @@ export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.
             stdin: args.stdin !== undefined ? pulumi.secret(bundle) : bundle,
             ...(args.triggers !== undefined ? { triggers: args.triggers } : {}),
             addPreviousOutputInEnv: false,
-            logging: args.sensitive ? "none" : "stdoutAndStderr",
+            logging: args.sensitive ? "none" : args.quiet ? "stderr" : "stdoutAndStderr",
         },
         {
             deleteBeforeReplace: true,

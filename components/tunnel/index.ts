@@ -283,7 +283,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
         let account: TunnelAccount | undefined;
         let policy: SshdMatchBlock | undefined;
         if (main !== undefined) {
-            const read = remoteScript(`${name}-main-hostkeys`, { connection: main, connectionKey: "main.connection", create: renderReadHostKeysScript() }, { parent: this });
+            const read = remoteScript(`${name}-main-hostkeys`, { connection: main, connectionKey: "main.connection", create: renderReadHostKeysScript(), quiet: true }, { parent: this });
             mainHostKeys = read.stdout.apply((out) => parseHostKeyList("main host keys", out).map((k) => k.line));
             policy = new SshdMatchBlock(
                 `${name}`,
@@ -320,7 +320,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
         if (backup !== undefined) {
             const facts = remoteScript(
                 `${name}-backup-hostkeys`,
-                { connection: backup, connectionKey: "backup.connection", create: pulumi.output(s.loginUser).apply(renderReadBackupFactsScript) },
+                { connection: backup, connectionKey: "backup.connection", create: pulumi.output(s.loginUser).apply(renderReadBackupFactsScript), quiet: true },
                 { parent: this, ...retain },
             );
             const backupSshd = facts.stdout.apply((out) => [parseBackupSshd("backup sshd", out)] as const);
