@@ -1,10 +1,11 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 /**
- * Three projects: `unit` (fast, pure rendering and Pulumi mocks), `conformance` (the
+ * Four projects: `unit` (fast, pure rendering and Pulumi mocks), `conformance` (the
  * command provider against upstream 1.2.1's measured behaviour: real engine, a private
- * sshd on 127.0.0.1, as root) and `lab` (real hosts booted by the lab; sequential, long
- * timeouts). `npm test` runs all three.
+ * sshd on 127.0.0.1, as root), `package` (packs the library and installs it into a
+ * fresh consumer project; needs npm's registry) and `lab` (real hosts booted by the
+ * lab; sequential, long timeouts). `npm test` runs all four.
  */
 export default defineConfig({
     test: {
@@ -27,8 +28,18 @@ export default defineConfig({
             },
             {
                 test: {
+                    name: "package",
+                    include: ["test/package/**/*.test.ts"],
+                    exclude: [...configDefaults.exclude, "test/package/**/*.lab.test.ts"],
+                    fileParallelism: false,
+                    testTimeout: 300_000,
+                    hookTimeout: 600_000,
+                },
+            },
+            {
+                test: {
                     name: "lab",
-                    include: ["test/lab/**/*.test.ts"],
+                    include: ["test/lab/**/*.test.ts", "test/package/**/*.lab.test.ts"],
                     globalSetup: ["test/lab/globalSetup.ts"],
                     fileParallelism: false,
                     testTimeout: 300_000,

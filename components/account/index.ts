@@ -2,12 +2,12 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { HostConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
-import { renderAccountApplyScript, renderAccountFinalizeScript, renderAccountRevokeScript, renderKeyOptions, TunnelAccountRenderArgs } from "./render";
+import { renderAccountApplyScript, renderAccountRevokeScript, renderKeyOptions, TunnelAccountRenderArgs } from "./render";
 
 export * from "./render";
 
 /** Inputs of {@link TunnelAccount}. */
-export interface TunnelAccountArgs extends Omit<TunnelAccountRenderArgs, "publicKey" | "additionalPublicKeys" | "keepPreviousKey"> {
+export interface TunnelAccountArgs extends Omit<TunnelAccountRenderArgs, "publicKey" | "additionalPublicKeys"> {
     /** How Pulumi reaches main. */
     readonly connection: HostConnection;
     /** The backup's public key (OpenSSH line). */
@@ -15,11 +15,9 @@ export interface TunnelAccountArgs extends Omit<TunnelAccountRenderArgs, "public
     /** Keys kept authorized next to it. Default none. */
     readonly additionalPublicKeys?: pulumi.Input<string[]>;
     /**
-     * On an update, keep the previous key next to the new one (with the new options
-     * and an expiry 30 minutes ahead, ROTATION_OVERLAP_MINUTES), so a backup that
-     * has not switched yet keeps working; the owner then runs
-     * {@link TunnelAccount.finalizeCommand} once the backup has switched. Never set it
-     * for a compromised backup. Default false.
+     * On an update, keep the keys already authorized next to the new one, so a backup
+     * that has not switched yet keeps working; the owner then runs
+     * {@link TunnelAccount.finalizeCommand} once the backup has switched. Default false.
      */
     readonly overlapKeysOnUpdate?: boolean;
 }
@@ -34,10 +32,7 @@ export class TunnelAccount extends pulumi.ComponentResource {
     readonly user: string;
     /** The remote command that owns the account (dependents wait on it). */
     readonly command: command.remote.Command;
-    /**
-     * The script that leaves exactly the current key(s) authorized and ends live
-     * sessions of any other key (ends a rotation's overlap).
-     */
+    /** The script that leaves exactly the current key(s) authorized (ends a rotation's overlap). */
     readonly finalizeCommand: pulumi.Output<string>;
 
     constructor(name: string, args: TunnelAccountArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -52,9 +47,10 @@ export class TunnelAccount extends pulumi.ComponentResource {
         // Fail at construction (preview) on bad plain input, before any host is touched.
         const revoke = renderAccountRevokeScript(plain);
         renderKeyOptions({ ...plain, publicKey: "" });
-        const keys = pulumi.all([args.publicKey, args.additionalPublicKeys ?? []]);
-        const render = (keepPreviousKey: boolean) =>
-            keys.apply(([publicKey, additionalPublicKeys]) => renderAccountApplyScript({ ...plain, publicKey, additionalPublicKeys, keepPreviousKey }));
+        const render = (keepExistingKeys: boolean) =>
+            pulumi
+                .all([args.publicKey, args.additionalPublicKeys ?? []])
+                .apply(([publicKey, additionalPublicKeys]) => renderAccountApplyScript({ ...plain, publicKey, additionalPublicKeys, keepExistingKeys }));
         this.user = args.user;
         this.command = remoteScript(
             `${name}-account`,
@@ -69,7 +65,7 @@ export class TunnelAccount extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.finalizeCommand = keys.apply(([publicKey, additionalPublicKeys]) => renderAccountFinalizeScript({ ...plain, publicKey, additionalPublicKeys }));
+        this.finalizeCommand = render(false);
         this.registerOutputs({ user: this.user });
     }
 }

@@ -25,12 +25,15 @@ export interface RawStackConfig {
     readonly backupPrivateKey?: pulumi.Input<string>;
 }
 
+/** A tunnel's args with its name and both sides always set (stack config has one entry per backup). */
+export type NamedTunnelArgs = ReverseTunnelArgs & { readonly name: string; readonly main: HostConnection; readonly backup: HostConnection };
+
 /** What `index.ts` needs to build the stack: one ReverseTunnel per backup. */
 export interface StackPlan {
     /** Main's connection. */
     readonly main: HostConnection;
     /** One entry per backup, validated. */
-    readonly tunnels: ReverseTunnelArgs[];
+    readonly tunnels: NamedTunnelArgs[];
 }
 
 function parseWith<T>(key: string, schema: z.ZodType<T>, value: unknown): T {
@@ -53,7 +56,6 @@ export function adaptLabJson(json: unknown, name: string): LabHostInfo | undefin
         adminUser: host.adminUser,
         adminKeyPath: host.adminKeyPath,
         hostKeys: [host.hostKeys.ed25519, host.hostKeys.rsa].filter((k: unknown) => typeof k === "string"),
-        ...(host.role === "backup" && typeof (json as any).mainAdminKey?.backupUser === "string" ? { loginUser: (json as any).mainAdminKey.backupUser } : {}),
     };
 }
 
@@ -74,7 +76,7 @@ function connectionOf(
     lookup: LabLookup | undefined,
     baseDir: string,
     secretKey: pulumi.Input<string> | undefined,
-): { conn: HostConnection; lab?: LabHostInfo } {
+): { conn: HostConnection & { readonly host: string }; lab?: LabHostInfo } {
     let lab: LabHostInfo | undefined;
     if (c.lab !== undefined) {
         if (lookup === undefined) throw new ConfigError(`${key}.lab`, "set the 'lab' config key (path of lab.json) to use lab hosts");
@@ -90,7 +92,8 @@ function connectionOf(
               ? validatePrivateKey(`${key}PrivateKey`, secretKey)
               : secretKey;
     const hostKey = c.hostKey ?? lab?.hostKeys.find((k) => k.startsWith("ssh-ed25519"));
-    const conn: HostConnection = {
+    // Stack config is plain text, so the host is a known string here.
+    const conn: HostConnection & { readonly host: string } = {
         host,
         ...(c.port !== undefined ? { port: c.port } : {}),
         ...(c.user !== undefined || lab !== undefined ? { user: c.user ?? lab?.adminUser } : {}),
@@ -113,14 +116,14 @@ export function planStack(raw: RawStackConfig, baseDir: string): StackPlan {
     const backupsCfg = parseWith("backups", z.array(BackupConfig).min(1, "at least one backup is required"), raw.backups);
     const { conn: main, lab: mainLab } = connectionOf("main", mainCfg, lookup, baseDir, raw.mainPrivateKey);
 
-    const tunnels = backupsCfg.map((b, i): ReverseTunnelArgs => {
+    const tunnels = backupsCfg.map((b, i): NamedTunnelArgs => {
         const key = `backups[${i}]`;
-        const { conn, lab: backupLab } = connectionOf(key, b, lookup, baseDir, raw.backupPrivateKey);
+        const { conn } = connectionOf(key, b, lookup, baseDir, raw.backupPrivateKey);
         const backup: HostConnection =
             b.via === "main"
                 ? { ...conn, host: "localhost", port: b.tunnelPort, proxy: main }
                 : conn;
-        const args: ReverseTunnelArgs = {
+        const args: NamedTunnelArgs = {
             name: b.name,
             main,
             mainPublicHost: mainCfg.publicHost ?? mainLab?.publicAddress ?? main.host,
@@ -129,8 +132,7 @@ export function planStack(raw: RawStackConfig, baseDir: string): StackPlan {
             port: b.tunnelPort,
             ...(b.extraForwards !== undefined ? { extraForwards: b.extraForwards } : {}),
             ...(b.tunnelUser !== undefined ? { tunnelUser: b.tunnelUser } : {}),
-            ...(b.loginUser !== undefined ? { loginUser: b.loginUser } : backupLab?.loginUser !== undefined ? { loginUser: backupLab.loginUser } : {}),
-            ...(b.backupSshPort !== undefined ? { backupSshPort: b.backupSshPort } : {}),
+            ...(b.loginUser !== undefined ? { loginUser: b.loginUser } : {}),
             ...(b.serviceUser !== undefined ? { serviceUser: b.serviceUser } : {}),
             ...(b.keyAlgorithm !== undefined ? { keyAlgorithm: b.keyAlgorithm } : {}),
             ...(b.keyRotation !== undefined ? { keyRotation: b.keyRotation } : {}),
@@ -147,7 +149,7 @@ export function planStack(raw: RawStackConfig, baseDir: string): StackPlan {
         }
         return args;
     });
-    const settings = tunnels.map(resolveTunnelSettings);
+    const settings = tunnels.map((t) => resolveTunnelSettings(t));
     assertUnique("backups", "name", settings.map((s) => s.name));
     assertUnique("backups", "tunnel user", settings.map((s) => s.tunnelUser));
     assertUnique("backups", "forwarded port", settings.flatMap((s) => s.forwards.map((f) => f.remotePort)));

@@ -32,11 +32,15 @@ export interface RemoteScriptArgs {
  * an install/remove pair never runs the new install before the old removal.
  */
 export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
-    const wrap = (s: pulumi.Input<string>) => pulumi.output(s).apply((script) => privileged(args.connection, script));
+    const connection = toCommandConnection(args.connectionKey, args.connection);
+    // The login user (maybe an Output) decides between bash and sudo. Taken from the
+    // args, not the secret connection, so the scripts stay readable in the state.
+    const wrap = (s: pulumi.Input<string>) =>
+        pulumi.all([s, args.connection.user]).apply(([script, user]) => privileged(user === undefined ? {} : { user }, script));
     return new command.remote.Command(
         name,
         {
-            connection: toCommandConnection(args.connectionKey, args.connection),
+            connection,
             create: wrap(args.create),
             update: wrap(args.update ?? args.create),
             ...(args.delete !== undefined ? { delete: wrap(args.delete) } : {}),

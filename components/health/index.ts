@@ -5,7 +5,7 @@ import { HEALTH_COMMAND_PATH, renderHealthInstallScript, renderHealthRemoveScrip
 
 export * from "./render";
 
-/** Inputs of {@link MainHealthCheck}. */
+/** Inputs of MainHealthCheck. */
 export interface MainHealthCheckArgs {
     /** How Pulumi reaches main. */
     readonly connection: HostConnection;
@@ -18,7 +18,7 @@ export interface MainHealthCheckArgs {
  */
 export class MainHealthCheck extends pulumi.ComponentResource {
     /** The command to run on main (e.g. from cron or a monitoring agent). */
-    readonly command: string = HEALTH_COMMAND_PATH;
+    readonly command: pulumi.Output<string>;
 
     constructor(name: string, args: MainHealthCheckArgs, opts?: pulumi.ComponentResourceOptions) {
         super("reverse-ssh-tunnel:index:MainHealthCheck", name, {}, opts);
@@ -27,6 +27,7 @@ export class MainHealthCheck extends pulumi.ComponentResource {
             { connection: args.connection, connectionKey: "main.connection", create: renderHealthInstallScript(), delete: renderHealthRemoveScript() },
             { parent: this },
         );
+        this.command = pulumi.output(HEALTH_COMMAND_PATH);
         this.registerOutputs({ command: this.command });
     }
 }

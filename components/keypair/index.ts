@@ -1,17 +1,32 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { assertSdkSupportsRotation } from "./sdk";
 
-/** Key algorithms a tunnel key may use. */
-export type TunnelKeyAlgorithm = "ED25519" | "RSA";
+/**
+ * Key algorithms a tunnel key may use. An `as const` object rather than a bare union,
+ * so Pulumi's schema inference turns it into an enum for other languages.
+ */
+export const TunnelKeyAlgorithm = {
+    /** Ed25519: short keys, fast, accepted by every current OpenSSH. */
+    ED25519: "ED25519",
+    /** RSA with 4096 bits, for hosts whose OpenSSH predates Ed25519. */
+    RSA: "RSA",
+} as const;
 
-/** Inputs of {@link TunnelKeyPair}. */
+/** Key algorithms a tunnel key may use: `ED25519` or `RSA`. */
+export type TunnelKeyAlgorithm = (typeof TunnelKeyAlgorithm)[keyof typeof TunnelKeyAlgorithm];
+
+/** Inputs of TunnelKeyPair. */
 export interface TunnelKeyPairArgs {
-    /** Key algorithm. Default `ED25519`; `RSA` means 4096 bits. */
+    /**
+     * Key algorithm; `RSA` means 4096 bits. Plain, because changing it replaces the key.
+     * @default "ED25519"
+     */
     readonly algorithm?: TunnelKeyAlgorithm;
     /**
-     * Any value; changing it replaces the key (a rotation). Default `"initial"`. The
-     * trigger is always set, because the engine ignores a trigger that appears where
-     * there was none before.
+     * Any value; changing it replaces the key (a rotation). The trigger is always set,
+     * because the engine ignores a trigger that appears where there was none before.
+     * @default "initial"
      */
     readonly rotation?: pulumi.Input<string>;
 }
@@ -30,6 +45,7 @@ export class TunnelKeyPair extends pulumi.ComponentResource {
 
     constructor(name: string, args: TunnelKeyPairArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         super("reverse-ssh-tunnel:index:TunnelKeyPair", name, {}, opts);
+        assertSdkSupportsRotation();
         const algorithm = args.algorithm ?? "ED25519";
         if (algorithm !== "ED25519" && algorithm !== "RSA") {
             throw new Error(`algorithm: ${JSON.stringify(algorithm)} is not supported; use "ED25519" or "RSA"`);
@@ -42,6 +58,6 @@ export class TunnelKeyPair extends pulumi.ComponentResource {
         this.publicKey = key.publicKeyOpenssh.apply((k) => k.trim());
         this.fingerprint = key.publicKeyFingerprintSha256;
         this.privateKey = pulumi.secret(key.privateKeyOpenssh);
-        this.registerOutputs({ publicKey: this.publicKey, fingerprint: this.fingerprint });
+        this.registerOutputs({ publicKey: this.publicKey, fingerprint: this.fingerprint, privateKey: this.privateKey });
     }
 }

@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { HostConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
+import { validateHost, validatePort } from "../validation";
 import {
     ForwardSpec,
     PLACEHOLDER_KEY,
@@ -9,29 +10,56 @@ import {
     renderServiceInstallScript,
     renderServiceRemoveScript,
     renderSshClientConfig,
-    TunnelServiceRenderArgs,
+    servicePaths,
 } from "./render";
 
 export * from "./render";
 
-/** Inputs of {@link TunnelService}. */
-export interface TunnelServiceArgs extends Omit<TunnelServiceRenderArgs, "mainHostKeys" | "forwards"> {
-    /**
-     * Reverse forwards; the first is the SSH port main uses to reach the backup. May
-     * come from another resource (e.g. the backup's sshd port read at apply); a
-     * plain list is checked at construction, an Output before the first command.
-     */
-    readonly forwards: pulumi.Input<ForwardSpec[]>;
+/** Default tunnel account on main for tunnel `name`: `tunnel-<name>`. */
+export function defaultTunnelUser(name: string): string {
+    return `tunnel-${name}`;
+}
+
+/**
+ * Inputs of TunnelService.
+ *
+ * `name`, `tunnelUser`, `serviceUser` and `forwards` stay plain: they name the unit,
+ * its files and accounts and the ports main listens on, i.e. the identity of what is
+ * installed; they must be known at preview so a change is a planned replacement.
+ */
+export interface TunnelServiceArgs {
     /** How Pulumi reaches the backup. */
     readonly connection: HostConnection;
-    /** Main's host keys, read from main over the pinned provisioning connection. */
+    /** Tunnel name (1-24 of a-z, 0-9, '-'): unit `reverse-ssh-tunnel-<name>.service`, files under `/etc/reverse-ssh-tunnel/<name>/`. */
+    readonly name: string;
+    /** Main's address as the backup dials it (public name or IP). */
+    readonly mainHost: pulumi.Input<string>;
+    /**
+     * Main's SSH port as the backup dials it.
+     * @default 22
+     */
+    readonly mainPort?: pulumi.Input<number>;
+    /**
+     * Tunnel account on main.
+     * @default "tunnel-<name>"
+     */
+    readonly tunnelUser?: string;
+    /** Reverse forwards; the first is the SSH port main uses to reach the backup. */
+    readonly forwards: ForwardSpec[];
+    /**
+     * Local account the service runs as.
+     * @default "rst-<name>"
+     */
+    readonly serviceUser?: string;
+    /** Main's host keys (OpenSSH lines), e.g. read from main over the pinned provisioning connection. */
     readonly mainHostKeys: pulumi.Input<string[]>;
     /** The tunnel's private key (secret); delivered on stdin only. */
     readonly privateKey: pulumi.Input<string>;
     /**
      * The backup is considered compromised or gone: its resources are kept out of
      * delete (retainOnDelete), so destroy completes with main-side revocation alone.
-     * Set it, run `pulumi up`, then destroy. Default false.
+     * Set it, run `pulumi up`, then destroy.
+     * @default false
      */
     readonly compromised?: boolean;
 }
@@ -43,16 +71,27 @@ export interface TunnelServiceArgs extends Omit<TunnelServiceRenderArgs, "mainHo
 export class TunnelService extends pulumi.ComponentResource {
     /** systemd unit name on the backup. */
     readonly unitName: string;
+    /** The tunnel account on main the service logs into. */
+    readonly tunnelUser: pulumi.Output<string>;
     /** The command that installs and starts the unit. */
     readonly command: command.remote.Command;
 
     constructor(name: string, args: TunnelServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("reverse-ssh-tunnel:index:TunnelService", name, {}, opts);
-        const { connection, privateKey, mainHostKeys, compromised, forwards, ...plain } = args;
+        const { connection, privateKey, mainHostKeys, compromised, mainHost, mainPort, ...rest } = args;
+        const plain = { ...rest, tunnelUser: rest.tunnelUser ?? defaultTunnelUser(rest.name) };
         const retain = compromised === true ? { retainOnDelete: true } : {};
-        // Validate plain settings now (preview), with a syntactically valid placeholder key.
-        const known = pulumi.Output.isInstance(forwards) ? [{ remotePort: 1024 }] : (forwards as ForwardSpec[]);
-        renderSshClientConfig({ ...plain, forwards: known, mainHostKeys: [PLACEHOLDER_KEY] });
+        // Validate now (preview) with stand-ins for values still to come; those are
+        // checked by the renderer when they resolve, before the install runs.
+        const known = <T>(v: pulumi.Input<T> | undefined, standIn: T): T | undefined =>
+            pulumi.Output.isInstance(v) || v instanceof Promise ? standIn : (v as T | undefined);
+        const knownPort = known(mainPort, 22);
+        renderSshClientConfig({
+            ...plain,
+            mainHost: known(mainHost, "pending.invalid")!,
+            ...(knownPort !== undefined ? { mainPort: knownPort } : {}),
+            mainHostKeys: [PLACEHOLDER_KEY],
+        });
         const remove = renderServiceRemoveScript(plain);
         const key = remoteScript(
             `${name}-tunnel-key`,
@@ -72,15 +111,21 @@ export class TunnelService extends pulumi.ComponentResource {
             {
                 connection,
                 connectionKey: "backup.connection",
-                create: pulumi
-                    .all([mainHostKeys, forwards])
-                    .apply(([keys, fwd]) => renderServiceInstallScript({ ...plain, forwards: fwd as ForwardSpec[], mainHostKeys: keys })),
+                create: pulumi.all([mainHostKeys, mainHost, mainPort]).apply(([keys, host, port]) =>
+                    renderServiceInstallScript({
+                        ...plain,
+                        mainHost: validateHost("mainHost", host),
+                        ...(port !== undefined ? { mainPort: validatePort("mainPort", port) } : {}),
+                        mainHostKeys: keys,
+                    }),
+                ),
                 delete: remove,
                 triggers: [plain.name],
             },
             { parent: this, dependsOn: [key], ...retain },
         );
-        this.unitName = `reverse-ssh-tunnel-${plain.name}.service`;
-        this.registerOutputs({ unitName: this.unitName });
+        this.unitName = servicePaths(plain.name).unitName;
+        this.tunnelUser = pulumi.output(plain.tunnelUser);
+        this.registerOutputs({ unitName: this.unitName, tunnelUser: this.tunnelUser });
     }
 }

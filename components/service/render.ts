@@ -1,13 +1,13 @@
 import { ACCOUNT_MARKER, heredoc, renderScript, shQuote } from "../shell";
 import { ConfigError, isIpLiteral, parsePublicKey, validateHost, validatePort, validateTunnelName, validateUserName } from "../validation";
 
-/** One reverse forward: main's `127.0.0.1:remotePort` reaches the backup's `localHost:localPort`. */
+/** One reverse forward: main's `localhost:remotePort` reaches the backup's `localHost:localPort`. */
 export interface ForwardSpec {
     /** Port on main's loopback (1024-65535). */
     readonly remotePort: number;
     /** Target port on the backup side. Default 22. */
     readonly localPort?: number;
-    /** Target host as seen from the backup. Default `127.0.0.1`. */
+    /** Target host as seen from the backup. Default `localhost`. */
     readonly localHost?: string;
 }
 
@@ -82,7 +82,7 @@ function check(args: TunnelServiceRenderArgs): Checked {
     const forwards = args.forwards.map((f, i) => ({
         remotePort: validatePort(`forwards[${i}].remotePort`, f.remotePort, 1024),
         localPort: validatePort(`forwards[${i}].localPort`, f.localPort ?? 22),
-        localHost: validateHost(`forwards[${i}].localHost`, f.localHost ?? "127.0.0.1"),
+        localHost: validateHost(`forwards[${i}].localHost`, f.localHost ?? "localhost"),
     }));
     if (args.mainHostKeys.length === 0) {
         throw new ConfigError("mainHostKeys", "at least one host key of main is required (never trust on first use)");
@@ -126,7 +126,7 @@ export function renderSshClientConfig(args: TunnelServiceRenderArgs): string {
         `    ForwardAgent no`,
         `    ForwardX11 no`,
         `    ClearAllForwardings no`,
-        ...a.forwards.map((f) => `    RemoteForward 127.0.0.1:${f.remotePort} ${bracketIfV6(f.localHost)}:${f.localPort}`),
+        ...a.forwards.map((f) => `    RemoteForward localhost:${f.remotePort} ${bracketIfV6(f.localHost)}:${f.localPort}`),
         `    ExitOnForwardFailure yes`,
         `    RequestTTY no`,
         `    ServerAliveInterval ${t.serverAliveInterval}`,
@@ -159,10 +159,6 @@ export function renderUnit(args: TunnelServiceRenderArgs): string {
     const a = check(args);
     const p = servicePaths(a.name);
     const ip = isIpLiteral(a.mainHost);
-    // With main as an IP literal the unit may only reach main and the forwards'
-    // targets; a target given by name cannot be pinned, so then nothing is pinned.
-    const targets = a.forwards.map((f) => f.localHost).filter((h) => h !== "localhost" && h !== "::1" && !h.startsWith("127."));
-    const pin = ip && targets.every(isIpLiteral);
     const families = ip ? "AF_INET AF_INET6" : "AF_INET AF_INET6 AF_UNIX";
     const ports = a.forwards.map((f) => f.remotePort).join(",");
     const lines = [
@@ -213,7 +209,7 @@ export function renderUnit(args: TunnelServiceRenderArgs): string {
         `SystemCallFilter=@system-service`,
         `SystemCallFilter=~@privileged @resources`,
         `SystemCallErrorNumber=EPERM`,
-        ...(pin ? [`IPAddressDeny=any`, `IPAddressAllow=${["localhost", a.mainHost, ...new Set(targets)].join(" ")}`] : []),
+        ...(ip ? [`IPAddressDeny=any`, `IPAddressAllow=localhost ${a.mainHost}`] : []),
         ``,
         `[Install]`,
         `WantedBy=multi-user.target`,

@@ -2,15 +2,33 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { HostConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
-import { renderSshdApplyScript, renderSshdRemoveScript, SshdMatchBlockRenderArgs } from "./render";
+import { renderSshdApplyScript, renderSshdRemoveScript, SshdPlacement } from "./render";
 
 export * from "./policy";
 export * from "./render";
 
-/** Inputs of {@link SshdMatchBlock}. */
-export interface SshdMatchBlockArgs extends SshdMatchBlockRenderArgs {
+/**
+ * Inputs of SshdMatchBlock. All plain: they are the policy itself (account, ports,
+ * placement), checked at preview and visible there as changes.
+ */
+export interface SshdMatchBlockArgs {
     /** How Pulumi reaches main. */
     readonly connection: HostConnection;
+    /** The tunnel account on main. */
+    readonly user: string;
+    /** Ports on main's loopback that this account alone may listen on (`-R`). */
+    readonly listenPorts: number[];
+    /**
+     * Where the block goes: `auto` (a drop-in when sshd reads sshd_config.d before
+     * its first Match, else a managed block), `dropin` or `managed-block`.
+     * @default "auto"
+     */
+    readonly placement?: SshdPlacement;
+    /**
+     * Label written into the block's header, e.g. the backup's name.
+     * @default the user
+     */
+    readonly description?: string;
 }
 
 /**
@@ -19,6 +37,10 @@ export interface SshdMatchBlockArgs extends SshdMatchBlockRenderArgs {
  * `sshd -T -C user=...` before sshd is reloaded; restored on any failure.
  */
 export class SshdMatchBlock extends pulumi.ComponentResource {
+    /** The account the block confines. */
+    readonly user: pulumi.Output<string>;
+    /** The loopback ports on main the account may listen on. */
+    readonly listenPorts: pulumi.Output<number[]>;
     /** The remote command that owns the block. */
     readonly command: command.remote.Command;
 
@@ -36,6 +58,8 @@ export class SshdMatchBlock extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.registerOutputs({});
+        this.user = pulumi.output(args.user);
+        this.listenPorts = pulumi.output([...args.listenPorts]);
+        this.registerOutputs({ user: this.user, listenPorts: this.listenPorts });
     }
 }

@@ -38,13 +38,9 @@ export interface PolicySetting {
     readonly effective?: string;
 }
 
-/**
- * The listen specifications, in the exact form the client requests them. IPv4
- * loopback only: `localhost` would also bind ::1, where another local user could
- * already hold the port and receive main's connections.
- */
+/** The listen specifications, in the exact form the client requests them. */
 export function permitListenValue(ports: readonly number[]): string {
-    return ports.map((p) => `127.0.0.1:${p}`).join(" ");
+    return ports.map((p) => `localhost:${p}`).join(" ");
 }
 
 /**

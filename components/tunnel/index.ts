@@ -10,8 +10,6 @@ import {
     renderClientConfigInstallScript,
     renderClientConfigRemoveScript,
     renderMainClientConfig,
-    parseBackupSshd,
-    renderReadBackupFactsScript,
     renderReadHostKeysScript,
 } from "./render";
 
@@ -35,19 +33,8 @@ export interface ReverseTunnelArgs {
     readonly extraForwards?: readonly ForwardSpec[];
     /** Tunnel account on main. Default `tunnel-<name>`. */
     readonly tunnelUser?: string;
-    /**
-     * Account on the backup that `ssh backup-<name>` logs into. Default: the account
-     * Pulumi logs into on the backup (`backup.user`, default `root`), because it
-     * certainly exists and accepts SSH keys; Raspberry Pi OS has had no `pi` account
-     * since 2022. Apply fails with a clear error when the account does not exist.
-     */
+    /** Account on the backup that `ssh backup-<name>` logs into. Default `pi`. */
     readonly loginUser?: string;
-    /**
-     * Port of the backup's own sshd, the target of main's forward. Default: where the
-     * backup's sshd really listens, read on the backup at apply (its ssh.socket, else
-     * `sshd -T`).
-     */
-    readonly backupSshPort?: number;
     /** Service account on the backup. Default `rst-<name>`. */
     readonly serviceUser?: string;
     /** Tunnel key algorithm. Default `ED25519`. */
@@ -75,15 +62,14 @@ export function resolveTunnelSettings(args: ReverseTunnelArgs) {
     validateConnection("backup.connection", args.backup);
     const name = validateTunnelName("name", args.name);
     const port = validatePort("port", args.port, 1024);
-    const backupSshPort = args.backupSshPort === undefined ? undefined : validatePort("backupSshPort", args.backupSshPort);
-    const forwards: ForwardSpec[] = [{ remotePort: port, localPort: backupSshPort ?? 22, localHost: "127.0.0.1" }, ...(args.extraForwards ?? [])];
+    const forwards: ForwardSpec[] = [{ remotePort: port, localPort: 22, localHost: "localhost" }, ...(args.extraForwards ?? [])];
     forwards.forEach((f, i) => validatePort(`forwards[${i}].remotePort`, f.remotePort, 1024));
     assertUnique("forwards", "remote port", forwards.map((f) => f.remotePort));
     const mainPublicHost = validateHost("mainPublicHost", args.mainPublicHost ?? args.main.host);
     const mainPublicPort = validatePort("mainPublicPort", args.mainPublicPort ?? args.main.port ?? 22);
     const tunnelUser = validateUserName("tunnelUser", args.tunnelUser ?? `tunnel-${name}`);
     const serviceUser = validateUserName("serviceUser", args.serviceUser ?? defaultServiceUser(name));
-    const loginUser = validateUserName("loginUser", args.loginUser ?? args.backup.user ?? "root");
+    const loginUser = validateUserName("loginUser", args.loginUser ?? "pi");
     if (args.keyRotation !== undefined && typeof args.keyRotation !== "string") {
         throw new ConfigError("keyRotation", "must be a string");
     }
@@ -100,17 +86,17 @@ export function resolveTunnelSettings(args: ReverseTunnelArgs) {
         ...(args.allowedSources !== undefined ? { allowedSources: args.allowedSources } : {}),
     });
     renderSshClientConfig({ name, mainHost: mainPublicHost, mainPort: mainPublicPort, tunnelUser, serviceUser, forwards, mainHostKeys: [PLACEHOLDER_KEY] });
-    return { name, port, forwards, listenPorts, mainPublicHost, mainPublicPort, tunnelUser, serviceUser, loginUser, backupSshPort };
+    return { name, port, forwards, listenPorts, mainPublicHost, mainPublicPort, tunnelUser, serviceUser, loginUser };
 }
 
 /**
  * One backup's complete reverse tunnel: keypair, tunnel account and sshd policy on
  * main, the service on the backup, and main's client entry for `ssh backup-<name>`.
  *
- * Order on create: policy, then account (so the key is never accepted without the
- * policy in force), then the backup. On delete the reverse: the backup (unless
- * compromised), then the account, whose removal kills the live tunnel, and only then
- * the policy: revocation never depends on sshd taking a configuration change.
+ * Order on create: account, then policy (the key file is only consulted once the
+ * policy points sshd at it), then the backup. On delete the reverse: the backup
+ * (unless compromised), the policy, then the account, whose removal kills the live
+ * tunnel.
  */
 export class ReverseTunnel extends pulumi.ComponentResource {
     /** Main's loopback port of the backup's SSH. */
@@ -150,6 +136,20 @@ export class ReverseTunnel extends pulumi.ComponentResource {
             { connection: args.main, connectionKey: "main.connection", create: renderReadHostKeysScript() },
             { parent: this },
         );
+        const account = new TunnelAccount(
+            `${name}`,
+            {
+                connection: args.main,
+                user: s.tunnelUser,
+                listenPorts,
+                publicKey: keys.publicKey,
+                description: `backup ${s.name}`,
+                overlapKeysOnUpdate: true,
+                ...(args.keyExpiry !== undefined ? { expiry: args.keyExpiry } : {}),
+                ...(args.allowedSources !== undefined ? { allowedSources: args.allowedSources } : {}),
+            },
+            { parent: this },
+        );
         const policy = new SshdMatchBlock(
             `${name}`,
             {
@@ -159,29 +159,8 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                 description: `backup ${s.name}`,
                 ...(args.sshdPlacement !== undefined ? { placement: args.sshdPlacement } : {}),
             },
-            { parent: this },
+            { parent: this, dependsOn: [account] },
         );
-        const account = new TunnelAccount(
-            `${name}`,
-            {
-                connection: args.main,
-                user: s.tunnelUser,
-                listenPorts,
-                publicKey: keys.publicKey,
-                description: `backup ${s.name}`,
-                // A compromised backup gets no overlap: its old key dies at once.
-                overlapKeysOnUpdate: args.compromised !== true,
-                ...(args.keyExpiry !== undefined ? { expiry: args.keyExpiry } : {}),
-                ...(args.allowedSources !== undefined ? { allowedSources: args.allowedSources } : {}),
-            },
-            { parent: this, dependsOn: [policy] },
-        );
-        const backupHostKeys = remoteScript(
-            `${name}-backup-hostkeys`,
-            { connection: args.backup, connectionKey: "backup.connection", create: renderReadBackupFactsScript(s.loginUser) },
-            { parent: this, ...retain },
-        );
-        const backupSshd = backupHostKeys.stdout.apply((out) => [parseBackupSshd("backup sshd", out)] as const);
         const service = new TunnelService(
             `${name}`,
             {
@@ -191,12 +170,12 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                 mainPort: s.mainPublicPort,
                 tunnelUser: s.tunnelUser,
                 serviceUser: s.serviceUser,
-                forwards: backupSshd.apply(([sshd]) => [{ ...s.forwards[0]!, localHost: sshd.host, localPort: s.backupSshPort ?? sshd.port }, ...s.forwards.slice(1)]),
+                forwards: s.forwards,
                 mainHostKeys: mainHostKeys.stdout.apply((out) => parseHostKeyList("main host keys", out).map((k) => k.line)),
                 privateKey: keys.privateKey,
                 ...(args.compromised !== undefined ? { compromised: args.compromised } : {}),
             },
-            { parent: this, dependsOn: [account] },
+            { parent: this, dependsOn: [policy] },
         );
         // Rotation without downtime: main accepted the new key next to the old one
         // (account update); once the backup has switched, only the new key remains.
@@ -204,6 +183,11 @@ export class ReverseTunnel extends pulumi.ComponentResource {
             `${name}-key-finalize`,
             { connection: args.main, connectionKey: "main.connection", create: account.finalizeCommand },
             { parent: this, dependsOn: [service] },
+        );
+        const backupHostKeys = remoteScript(
+            `${name}-backup-hostkeys`,
+            { connection: args.backup, connectionKey: "backup.connection", create: renderReadHostKeysScript() },
+            { parent: this, ...retain },
         );
         const clientArgs = backupHostKeys.stdout.apply((out) => ({
             name: s.name,

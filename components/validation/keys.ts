@@ -78,3 +78,21 @@ export function validatePrivateKey(key: string, value: unknown): string {
     }
     return value.endsWith("\n") ? value : `${value}\n`;
 }
+
+/**
+ * The public half and `SHA256:` fingerprint of an unencrypted private key, e.g. a
+ * tunnel key handed to the backup half of a tunnel. The key never appears in an error.
+ */
+export function parsePrivateKeyFingerprint(key: string, value: unknown): { publicKey: string; fingerprint: string } {
+    if (typeof value !== "string" || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(value)) {
+        throw new ConfigError(key, "expected a PEM/OpenSSH private key ('-----BEGIN ... PRIVATE KEY-----'); the value is not shown");
+    }
+    let pub: sshpk.Key;
+    try {
+        pub = sshpk.parsePrivateKey(value, "auto").toPublic();
+    } catch {
+        throw new ConfigError(key, "not an unencrypted private key ssh can use (the value is not shown)");
+    }
+    pub.comment = "";
+    return { publicKey: pub.toString("ssh").trim(), fingerprint: pub.fingerprint("sha256").toString() };
+}

@@ -21,7 +21,7 @@ interface ChildOpts {
 async function build(args: ReverseTunnelArgs = ARGS) {
     const seen = installMocks();
     const children: ChildOpts[] = [];
-    const t = new ReverseTunnel(args.name, args, {
+    const t = new ReverseTunnel(args.name!, args, {
         transformations: [
             (a) => {
                 children.push({ type: a.type, name: a.name, opts: a.opts as any, parent: (a.opts.parent as any)?.__name });
@@ -117,12 +117,12 @@ describe("ReverseTunnel resource graph", () => {
         expect(([] as any[]).concat(r.children.find((c) => c.name === "pi-client-config")?.opts.dependsOn)[0].constructor.name).toBe("TunnelService");
     });
 
-    it("exports main's ssh config block with the pinned backup key", () => {
+    it("exports main's ssh config block with the pinned backup key", async () => {
         expect(r.sshConfig).toContain("Host backup-pi");
         expect(r.sshConfig).toContain("Port 2222");
         expect(r.sshConfig).toContain(`backup-pi ${SAMPLE_KEY}`);
-        expect(r.t.port).toBe(2222);
-        expect(r.t.tunnelUser).toBe("tunnel-pi");
+        expect(await resolve(r.t.port)).toBe(2222);
+        expect(await resolve(r.t.tunnelUser)).toBe("tunnel-pi");
     });
 });
 
@@ -191,7 +191,7 @@ describe("ReverseTunnel options", () => {
 
     it("exports a rotation reminder when the key expires", async () => {
         const r = await build({ ...ARGS, keyExpiry: "20271231" });
-        expect(r.t.rotationReminder).toMatch(/stops working after 2027-12-31/);
+        expect(await resolve(r.t.rotationReminder!)).toMatch(/stops working after 2027-12-31/);
     });
 
     it("allows an explicit opt-out of host-key pinning", async () => {

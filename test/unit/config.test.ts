@@ -77,7 +77,7 @@ describe("stack program (index.ts)", () => {
         const out = await resolve(program.backups.garage!.sshConfig);
         await settle();
         expect(seen.filter((s) => s.type === "reverse-ssh-tunnel:index:ReverseTunnel").map((s) => s.name)).toEqual(["pi", "garage"]);
-        expect(program.backups.pi!.port).toBe(2222);
+        expect(await resolve(program.backups.pi!.port)).toBe(2222);
         expect(out).toContain("Host backup-garage");
     });
 });

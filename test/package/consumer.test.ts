@@ -1,0 +1,158 @@
+/**
+ * The package as a consumer gets it: the packed file list, a fresh consumer project
+ * (examples/consumer-ts) that installs the tarball and type-checks with Pulumi's
+ * default tsconfig, its mock unit test on the lowest `@pulumi/pulumi` the package
+ * claims and on the toolchain's, an ESM (nodenext) consumer, and that importing the
+ * package root registers nothing and reads no config.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installConsumer, Packed, pack, ROOT, run, tempDir } from "./consumer";
+
+const pkgJson = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+    peerDependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+};
+/** The lowest SDK the package claims (the peer range's floor). */
+const LOWEST = /^\^?(\d+\.\d+\.\d+)$/.exec(pkgJson.peerDependencies["@pulumi/pulumi"]!.split(" ")[0]!.replace(/^>=/, ""))![1]!;
+/** The SDK the toolchain's engine runs. */
+const NEWEST = pkgJson.devDependencies["@pulumi/pulumi"]!;
+
+const tmp = tempDir("rst-package-");
+let packed: Packed;
+
+beforeAll(async () => {
+    packed = await pack(path.join(tmp.dir, "tarball"));
+    const reports = path.join(ROOT, ".state", "reports");
+    fs.mkdirSync(reports, { recursive: true });
+    fs.writeFileSync(
+        path.join(reports, "package.json"),
+        `${JSON.stringify({ size: packed.size, unpackedSize: packed.unpackedSize, fileCount: packed.files.length }, null, 2)}\n`,
+    );
+}, 120_000);
+afterAll(() => tmp.remove());
+
+describe("the packed tarball", () => {
+    it("holds only the compiled package: dist/**/*.js and .d.ts, package.json, README", () => {
+        const stray = packed.files.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/[A-Za-z0-9/_-]+\.(js|d\.ts))$/.test(f));
+        expect(stray).toEqual([]);
+        expect(packed.files).toContain("dist/index.js");
+        expect(packed.files).toContain("dist/index.d.ts");
+        // Every module ships with its declarations, and nothing of the stack program.
+        const js = packed.files.filter((f) => f.endsWith(".js"));
+        for (const f of js) expect(packed.files).toContain(f.replace(/\.js$/, ".d.ts"));
+        expect(packed.files.filter((f) => /config|lab|test|Pulumi\.|\.ts$/.test(f) && !f.endsWith(".d.ts"))).toEqual([]);
+        console.log(`tarball: ${packed.size} bytes, ${packed.files.length} files, ${packed.unpackedSize} bytes unpacked`);
+    });
+
+    it("keeps the doc comments and @default tags in the declarations", async () => {
+        const d = await run("tar", ["-xzOf", packed.tarball, "package/dist/connection/index.d.ts"], ROOT);
+        expect(d).toMatch(/@default 22/);
+        expect(d).toMatch(/host: pulumi\.Input<string>/);
+    });
+});
+
+describe.each([
+    ["lowest claimed", LOWEST],
+    ["newest (toolchain)", NEWEST],
+])("a consumer on @pulumi/pulumi %s (%s)", (_label, sdk) => {
+    let dir: string;
+    beforeAll(async () => {
+        dir = await installConsumer(path.join(tmp.dir, `consumer-${sdk}`), packed.tarball, sdk);
+    }, 300_000);
+
+    it("has exactly one @pulumi/pulumi, the one it asked for", async () => {
+        const ls = JSON.parse(await run("npm", ["ls", "--all", "--json", "@pulumi/pulumi"], dir)) as unknown;
+        const versions = new Set<string>();
+        const walk = (n: any) => {
+            for (const [name, d] of Object.entries<any>(n.dependencies ?? {})) {
+                if (name === "@pulumi/pulumi") versions.add(d.version);
+                walk(d);
+            }
+        };
+        walk(ls);
+        expect([...versions]).toEqual([sdk]);
+    });
+
+    it("type-checks with Pulumi's default tsconfig (tsc --noEmit)", async () => {
+        await run(path.join(dir, "node_modules/.bin/tsc"), ["--noEmit"], dir);
+    });
+
+    it("passes its own mock unit test (npm test)", async () => {
+        const out = await run("npm", ["test"], dir);
+        expect(out).toMatch(/# fail 0/);
+        expect(out).toMatch(/# pass [1-9]/);
+    });
+});
+
+describe("importing the package", () => {
+    let dir: string;
+    beforeAll(async () => {
+        dir = path.join(tmp.dir, `consumer-${NEWEST}`);
+        if (!fs.existsSync(path.join(dir, "node_modules"))) await installConsumer(dir, packed.tarball, NEWEST);
+    }, 300_000);
+
+    it("registers no resources and reads no config (the instrumentation itself is proven on a probe)", async () => {
+        fs.writeFileSync(path.join(dir, "check-import.js"), CHECK_IMPORT);
+        const r = JSON.parse(await run("node", ["check-import.js"], dir)) as { exports: string[]; seen: string[]; reads: string[]; control: { seen: string[]; reads: string[] } };
+        expect(r.exports).toEqual(expect.arrayContaining(["ReverseTunnel", "TunnelAccount", "TunnelService", "SshdMatchBlock", "TunnelKeyPair", "MainHealthCheck"]));
+        expect(r.seen).toEqual([]);
+        expect(r.reads).toEqual([]);
+        expect(r.control.seen).toContain("probe:index:Probe");
+        expect(r.control.reads).toContain("get(k)");
+    });
+
+    it("resolves and runs from an ESM consumer (type: module, nodenext)", async () => {
+        const esm = path.join(dir, "esm");
+        fs.mkdirSync(esm, { recursive: true });
+        fs.writeFileSync(path.join(esm, "package.json"), JSON.stringify({ type: "module" }));
+        fs.writeFileSync(
+            path.join(esm, "tsconfig.json"),
+            JSON.stringify({ compilerOptions: { module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, outDir: "out" }, files: ["check.ts"] }),
+        );
+        fs.writeFileSync(
+            path.join(esm, "check.ts"),
+            [
+                `import { ReverseTunnel, validateHost } from "reverse-ssh-tunnel";`,
+                `import type { ReverseTunnelArgs } from "reverse-ssh-tunnel";`,
+                `const a: Pick<ReverseTunnelArgs, "name"> = { name: "nas" };`,
+                `console.log(typeof ReverseTunnel, validateHost("h", "example.org"), a.name);`,
+            ].join("\n"),
+        );
+        await run(path.join(dir, "node_modules/.bin/tsc"), ["-p", "esm"], dir);
+        expect((await run("node", ["esm/out/check.js"], dir)).trim()).toBe("function example.org nas");
+    });
+});
+
+/**
+ * Loads the package root under Pulumi mocks with every Config method and every
+ * PULUMI_* environment read recorded; then, as a control, does one of each itself.
+ */
+const CHECK_IMPORT = `
+const pulumi = require("@pulumi/pulumi");
+const seen = [];
+pulumi.runtime.setMocks({
+    newResource(a) { seen.push(a.type); return { id: a.name, state: a.inputs }; },
+    call(a) { seen.push("call:" + a.token); return {}; },
+}, "probe", "probe", false);
+const reads = [];
+const proto = pulumi.Config.prototype;
+for (const m of Object.getOwnPropertyNames(proto)) {
+    if (m === "constructor" || typeof proto[m] !== "function") continue;
+    const orig = proto[m];
+    proto[m] = function (...a) { reads.push(m + "(" + a[0] + ")"); return orig.apply(this, a); };
+}
+const env = process.env;
+process.env = new Proxy(env, { get(t, k) { if (typeof k === "string" && k.startsWith("PULUMI_")) reads.push("env." + k); return t[k]; } });
+const pkg = require("reverse-ssh-tunnel");
+setTimeout(() => {
+    const result = { exports: Object.keys(pkg).sort(), seen: [...seen], reads: [...reads] };
+    new pulumi.Config("probe").get("k");
+    new pulumi.ComponentResource("probe:index:Probe", "p", {});
+    setTimeout(() => {
+        result.control = { seen: seen.slice(result.seen.length), reads: reads.slice(result.reads.length) };
+        console.log(JSON.stringify(result));
+    }, 300);
+}, 300);
+`;
