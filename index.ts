@@ -20,7 +20,7 @@ const plan = planStack(
     __dirname,
 );
 
-const tunnels = plan.tunnels.map((args) => new ReverseTunnel(args.name, args));
+const tunnels = plan.tunnels.map((args) => ({ args, tunnel: new ReverseTunnel(args.name, args) }));
 const health = new MainHealthCheck("main", { connection: plan.main });
 
 /** Run this on main (cron, monitoring): exit 0 when every backup's tunnel is up. */
@@ -28,15 +28,15 @@ export const healthCommand = health.command;
 
 /** Per backup: its port on main, key fingerprint and main's ssh config block. */
 export const backups = Object.fromEntries(
-    tunnels.map((t) => [
-        t.backupName,
+    tunnels.map(({ args, tunnel: t }) => [
+        args.name,
         {
             port: t.port,
             ports: t.ports,
             keyFingerprint: t.keyFingerprint,
             sshConfig: t.sshConfig,
             unit: t.unitName,
-            ...(t.keyExpiry !== undefined ? { keyExpiry: t.keyExpiry, rotationReminder: t.rotationReminder } : {}),
+            ...(args.keyExpiry !== undefined ? { keyExpiry: t.keyExpiry, rotationReminder: t.rotationReminder } : {}),
         },
     ]),
 );

@@ -3,11 +3,10 @@ import { configDefaults, defineConfig } from "vitest/config";
 /**
  * Five projects: `unit` (fast, pure rendering and Pulumi mocks), `conformance` (the
  * command provider against upstream 1.2.1's measured behaviour: real engine, a private
- * sshd on 127.0.0.1, as root), `package` (packs the library and installs it into a
- * fresh consumer project; needs npm's registry), `multilang` (the package from other
- * languages without hosts: schema through the engine, the Go SDK compiled; needs the
- * toolchain and the Go module proxy) and `lab` (real hosts booted by the lab;
- * sequential, long timeouts). `npm test` runs all five.
+ * sshd on 127.0.0.1, as root), `package` (packs the library and installs it into
+ * fresh consumer projects; needs npm's registry), `multilang` (the schema through the
+ * engine, the Go SDK compiled; needs the toolchain and the Go module proxy) and `lab`
+ * (real hosts booted by the lab; sequential, long timeouts). `npm test` runs all five.
  */
 export default defineConfig({
     test: {

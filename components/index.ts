@@ -10,4 +10,4 @@ export * from "./service";
 export * from "./sshd";
 export * from "./tunnel";
 export * from "./validation";
-export { shQuote, shJoin } from "./shell";
+export { renderBundle, shQuote, shJoin } from "./shell";

@@ -34,9 +34,14 @@ function rows(checker: ts.TypeChecker, type: ts.Type, at: ts.Node, filter: (s: t
         .map((sym) => {
             const t = checker.getTypeOfSymbolAtLocation(sym, at);
             const { doc, defaultValue } = docOf(checker, sym);
+            // The type as written (e.g. `Output<number>`), else as the checker prints it.
+            const decl = sym.valueDeclaration;
+            const written = decl !== undefined && (ts.isPropertySignature(decl) || ts.isPropertyDeclaration(decl)) ? decl.type?.getText() : undefined;
             return {
                 name: sym.getName(),
-                type: checker.typeToString(checker.getNonNullableType(t), undefined, ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.UseAliasDefinedOutsideCurrentScope),
+                type:
+                    written?.replace(/\bpulumi\./g, "").replace(/\s+/g, " ") ??
+                    checker.typeToString(checker.getNonNullableType(t), undefined, ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.UseAliasDefinedOutsideCurrentScope),
                 optional: (sym.getFlags() & ts.SymbolFlags.Optional) !== 0,
                 defaultValue,
                 doc,

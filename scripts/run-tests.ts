@@ -36,7 +36,16 @@ function runVitest(label: string, args: string[]): { status: number; counts: Cou
 }
 
 const extra = process.argv.slice(2);
-const runs = extra.length > 0 ? [runVitest("custom", extra)] : [runVitest("unit", ["--project", "unit"]), runVitest("conformance", ["--project", "conformance"]), runVitest("package", ["--project", "package"]), runVitest("multilang", ["--project", "multilang"]), runVitest("lab", ["--project", "lab"])];
+const runs =
+    extra.length > 0
+        ? [runVitest("custom", extra)]
+        : [
+              runVitest("unit", ["--project", "unit"]),
+              runVitest("conformance", ["--project", "conformance"]),
+              runVitest("package", ["--project", "package"]),
+              runVitest("multilang", ["--project", "multilang"]),
+              runVitest("lab", ["--project", "lab"]),
+          ];
 const total = runs.reduce((a, r) => ({ passed: a.passed + r.counts.passed, failed: a.failed + r.counts.failed, skipped: a.skipped + r.counts.skipped }), { passed: 0, failed: 0, skipped: 0 });
 console.log(`${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ""}`);
 process.exit(runs.every((r) => r.status === 0) ? 0 : 1);

@@ -2,22 +2,53 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { HostConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
-import { renderAccountApplyScript, renderAccountRevokeScript, renderKeyOptions, TunnelAccountRenderArgs } from "./render";
+import { renderAccountApplyScript, renderAccountFinalizeScript, renderAccountRevokeScript, renderKeyOptions } from "./render";
 
 export * from "./render";
 
-/** Inputs of {@link TunnelAccount}. */
-export interface TunnelAccountArgs extends Omit<TunnelAccountRenderArgs, "publicKey" | "additionalPublicKeys"> {
+/**
+ * Inputs of TunnelAccount.
+ *
+ * `user`, `listenPorts`, `expiry` and `allowedSources` stay plain: they are the
+ * account and what its key may do, checked at preview and visible there as changes.
+ */
+export interface TunnelAccountArgs {
     /** How Pulumi reaches main. */
     readonly connection: HostConnection;
+    /** Account name on main. */
+    readonly user: string;
+    /** Loopback ports on main this key may listen on. */
+    readonly listenPorts: number[];
     /** The backup's public key (OpenSSH line). */
     readonly publicKey: pulumi.Input<string>;
-    /** Keys kept authorized next to it. Default none. */
+    /**
+     * Keys kept authorized next to it, with the same restrictions.
+     * @default none
+     */
     readonly additionalPublicKeys?: pulumi.Input<string[]>;
     /**
-     * On an update, keep the keys already authorized next to the new one, so a backup
-     * that has not switched yet keeps working; the owner then runs
-     * {@link TunnelAccount.finalizeCommand} once the backup has switched. Default false.
+     * Last day the key is accepted, `YYYYMMDD` in main's time zone: sshd refuses it
+     * from midnight at the end of that day.
+     * @default no expiry
+     */
+    readonly expiry?: string;
+    /**
+     * Source addresses the key is accepted from (sshd `from=` patterns); a backup
+     * behind a consumer NAT rarely has a fixed address.
+     * @default any
+     */
+    readonly allowedSources?: string[];
+    /**
+     * Free-text label for the GECOS field, e.g. the backup's name.
+     * @default none
+     */
+    readonly description?: string;
+    /**
+     * On an update, keep the previous key next to the new one (with the new options
+     * and an expiry ROTATION_OVERLAP_MINUTES ahead), so a backup that has not switched
+     * yet keeps working; the owner then runs the `finalizeCommand` output once the
+     * backup has switched. Never set it for a compromised backup.
+     * @default false
      */
     readonly overlapKeysOnUpdate?: boolean;
 }
@@ -29,10 +60,13 @@ export interface TunnelAccountArgs extends Omit<TunnelAccountRenderArgs, "public
  */
 export class TunnelAccount extends pulumi.ComponentResource {
     /** The account name. */
-    readonly user: string;
+    readonly user: pulumi.Output<string>;
     /** The remote command that owns the account (dependents wait on it). */
     readonly command: command.remote.Command;
-    /** The script that leaves exactly the current key(s) authorized (ends a rotation's overlap). */
+    /**
+     * The script that leaves exactly the current key(s) authorized and ends live
+     * sessions of any other key (ends a rotation's overlap).
+     */
     readonly finalizeCommand: pulumi.Output<string>;
 
     constructor(name: string, args: TunnelAccountArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -47,11 +81,10 @@ export class TunnelAccount extends pulumi.ComponentResource {
         // Fail at construction (preview) on bad plain input, before any host is touched.
         const revoke = renderAccountRevokeScript(plain);
         renderKeyOptions({ ...plain, publicKey: "" });
-        const render = (keepExistingKeys: boolean) =>
-            pulumi
-                .all([args.publicKey, args.additionalPublicKeys ?? []])
-                .apply(([publicKey, additionalPublicKeys]) => renderAccountApplyScript({ ...plain, publicKey, additionalPublicKeys, keepExistingKeys }));
-        this.user = args.user;
+        const keys = pulumi.all([args.publicKey, args.additionalPublicKeys ?? []]);
+        const render = (keepPreviousKey: boolean) =>
+            keys.apply(([publicKey, additionalPublicKeys]) => renderAccountApplyScript({ ...plain, publicKey, additionalPublicKeys, keepPreviousKey }));
+        this.user = pulumi.output(args.user);
         this.command = remoteScript(
             `${name}-account`,
             {
@@ -65,7 +98,7 @@ export class TunnelAccount extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.finalizeCommand = render(false);
-        this.registerOutputs({ user: this.user });
+        this.finalizeCommand = keys.apply(([publicKey, additionalPublicKeys]) => renderAccountFinalizeScript({ ...plain, publicKey, additionalPublicKeys }));
+        this.registerOutputs({ user: this.user, finalizeCommand: this.finalizeCommand });
     }
 }

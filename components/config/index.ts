@@ -56,6 +56,7 @@ export function adaptLabJson(json: unknown, name: string): LabHostInfo | undefin
         adminUser: host.adminUser,
         adminKeyPath: host.adminKeyPath,
         hostKeys: [host.hostKeys.ed25519, host.hostKeys.rsa].filter((k: unknown) => typeof k === "string"),
+        ...(host.role === "backup" && typeof (json as any).mainAdminKey?.backupUser === "string" ? { loginUser: (json as any).mainAdminKey.backupUser } : {}),
     };
 }
 
@@ -118,10 +119,10 @@ export function planStack(raw: RawStackConfig, baseDir: string): StackPlan {
 
     const tunnels = backupsCfg.map((b, i): NamedTunnelArgs => {
         const key = `backups[${i}]`;
-        const { conn } = connectionOf(key, b, lookup, baseDir, raw.backupPrivateKey);
+        const { conn, lab: backupLab } = connectionOf(key, b, lookup, baseDir, raw.backupPrivateKey);
         const backup: HostConnection =
             b.via === "main"
-                ? { ...conn, host: "localhost", port: b.tunnelPort, proxy: main }
+                ? { ...conn, host: "127.0.0.1", port: b.tunnelPort, proxy: main }
                 : conn;
         const args: NamedTunnelArgs = {
             name: b.name,
@@ -132,7 +133,8 @@ export function planStack(raw: RawStackConfig, baseDir: string): StackPlan {
             port: b.tunnelPort,
             ...(b.extraForwards !== undefined ? { extraForwards: b.extraForwards } : {}),
             ...(b.tunnelUser !== undefined ? { tunnelUser: b.tunnelUser } : {}),
-            ...(b.loginUser !== undefined ? { loginUser: b.loginUser } : {}),
+            ...(b.loginUser !== undefined ? { loginUser: b.loginUser } : backupLab?.loginUser !== undefined ? { loginUser: backupLab.loginUser } : {}),
+            ...(b.backupSshPort !== undefined ? { backupSshPort: b.backupSshPort } : {}),
             ...(b.serviceUser !== undefined ? { serviceUser: b.serviceUser } : {}),
             ...(b.keyAlgorithm !== undefined ? { keyAlgorithm: b.keyAlgorithm } : {}),
             ...(b.keyRotation !== undefined ? { keyRotation: b.keyRotation } : {}),

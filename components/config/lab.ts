@@ -13,6 +13,8 @@ export interface LabHostInfo {
     readonly adminKeyPath: string;
     /** Host public keys (OpenSSH lines). */
     readonly hostKeys: readonly string[];
+    /** Backups: the account main's admin key logs into (the tunnel's default loginUser). */
+    readonly loginUser?: string;
 }
 
 /** Reads host `name` from a lab description file; throws a ConfigError naming `key`. */

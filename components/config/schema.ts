@@ -46,6 +46,7 @@ export const BackupConfig = HostConfig.extend({
     extraForwards: z.array(ForwardConfig).optional(),
     tunnelUser: z.string().optional(),
     loginUser: z.string().optional(),
+    backupSshPort: z.number().int().optional(),
     serviceUser: z.string().optional(),
     keyAlgorithm: z.enum(["ED25519", "RSA"]).optional(),
     keyRotation: z.string().optional(),

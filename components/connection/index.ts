@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { shQuote } from "../shell";
-import { ConfigError, parsePublicKey, validateHost, validatePort, validatePrivateKey, validateUserName } from "../validation";
+import { ConfigError, parseHostKeyPin, validateHost, validatePort, validatePrivateKey, validateUserName } from "../validation";
 
 /**
  * How the provisioning side (Pulumi) reaches one SSH hop (a host, or the jump host in
@@ -40,8 +40,9 @@ export interface SshHop {
     readonly agentSocketPath?: string;
     /**
      * The host's public key (`ssh-ed25519 AAAA...`): the connection refuses any other.
-     * Required unless `insecureSkipHostKeyCheck` is set. Prefer ed25519: an RSA pin
-     * makes the client offer only ssh-rsa (SHA-1), which OpenSSH >= 8.8 refuses.
+     * Required unless `insecureSkipHostKeyCheck` is set. Pin the ed25519 (or ECDSA)
+     * key: an RSA pin is refused, because it makes the client offer only ssh-rsa
+     * (SHA-1), which OpenSSH >= 8.8 refuses.
      */
     readonly hostKey?: pulumi.Input<string>;
     /**
@@ -85,7 +86,7 @@ function checkedFields(key: string, c: SshHop & { host: unknown; port?: unknown;
     const user = c.user === undefined ? "root" : validateUserName(`${key}.user`, c.user);
     let hostKey: string | undefined;
     if (c.hostKey !== undefined) {
-        hostKey = parsePublicKey(`${key}.hostKey`, c.hostKey).line;
+        hostKey = parseHostKeyPin(`${key}.hostKey`, c.hostKey).line;
     } else if (c.insecureSkipHostKeyCheck !== true) {
         throw new ConfigError(
             `${key}.hostKey`,
@@ -107,7 +108,6 @@ function checkedFields(key: string, c: SshHop & { host: unknown; port?: unknown;
         ...(c.perDialTimeout !== undefined ? { perDialTimeout: c.perDialTimeout } : {}),
     };
 }
-
 
 /** The fields that take Inputs. */
 const INPUT_FIELDS = ["host", "port", "user", "hostKey", "privateKey"] as const;
@@ -169,6 +169,16 @@ export function toCommandConnection(key: string, c: HostConnection): pulumi.Outp
     return pulumi.secret(
         pulumi.all([fields, proxy]).apply(([f, p]) => ({ ...f, ...(p !== undefined ? { proxy: p } : {}) })),
     ) as pulumi.Output<command.types.input.remote.ConnectionArgs>;
+}
+
+/**
+ * The short command string that runs one phase of a script bundle read from stdin
+ * (see `renderBundle`): `bash -s -- PHASE` for root, through `sudo -n` for anyone
+ * else. Short on purpose: a failed command's error text starts with this string.
+ */
+export function privilegedPhase(c: { readonly user?: string }, phase: "create" | "update" | "delete"): string {
+    const run = `/bin/bash -s -- ${phase}`;
+    return (c.user ?? "root") === "root" ? run : `sudo -n -- ${run}`;
 }
 
 /**

@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { HostConnection, privileged, toCommandConnection } from "./index";
+import { renderBundle } from "../shell";
+import { HostConnection, privilegedPhase, toCommandConnection } from "./index";
 
 /** A rendered script pair (or triple) for one remote.Command. */
 export interface RemoteScriptArgs {
@@ -27,24 +28,29 @@ export interface RemoteScriptArgs {
 
 /**
  * Creates a `remote.Command` with the options every command of this library needs:
- * scripts wrapped for root or `sudo -n`, an explicit update, no previous output in
- * the environment (it would need AcceptEnv on the host), and delete-before-replace so
- * an install/remove pair never runs the new install before the old removal.
+ * the scripts travel on stdin and the command strings stay short (`bash -s --
+ * create`), because a failed command's error text begins with its whole command
+ * string; scripts run as root or through `sudo -n`; an explicit update; no previous
+ * output in the environment (it would need AcceptEnv on the host); and
+ * delete-before-replace so an install/remove pair never runs the new install before
+ * the old removal.
  */
 export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
-    const connection = toCommandConnection(args.connectionKey, args.connection);
+    const bundle = pulumi
+        .all([args.create, args.update ?? args.create, args.delete ?? "exit 0", args.stdin ?? ""])
+        .apply(([create, update, del, data]) => renderBundle({ create, update, delete: del }, data));
     // The login user (maybe an Output) decides between bash and sudo. Taken from the
-    // args, not the secret connection, so the scripts stay readable in the state.
-    const wrap = (s: pulumi.Input<string>) =>
-        pulumi.all([s, args.connection.user]).apply(([script, user]) => privileged(user === undefined ? {} : { user }, script));
+    // args, not the secret connection, so the command strings stay readable in the state.
+    const phase = (p: "create" | "update" | "delete") =>
+        pulumi.output(args.connection.user).apply((user) => privilegedPhase(user === undefined ? {} : { user }, p));
     return new command.remote.Command(
         name,
         {
-            connection,
-            create: wrap(args.create),
-            update: wrap(args.update ?? args.create),
-            ...(args.delete !== undefined ? { delete: wrap(args.delete) } : {}),
-            ...(args.stdin !== undefined ? { stdin: pulumi.secret(args.stdin) } : {}),
+            connection: toCommandConnection(args.connectionKey, args.connection),
+            create: phase("create"),
+            update: phase("update"),
+            ...(args.delete !== undefined ? { delete: phase("delete") } : {}),
+            stdin: args.stdin !== undefined ? pulumi.secret(bundle) : bundle,
             ...(args.triggers !== undefined ? { triggers: args.triggers } : {}),
             addPreviousOutputInEnv: false,
             logging: args.sensitive ? "none" : "stdoutAndStderr",

@@ -23,9 +23,9 @@ export function defaultTunnelUser(name: string): string {
 /**
  * Inputs of TunnelService.
  *
- * `name`, `tunnelUser`, `serviceUser` and `forwards` stay plain: they name the unit,
- * its files and accounts and the ports main listens on, i.e. the identity of what is
- * installed; they must be known at preview so a change is a planned replacement.
+ * `name`, `tunnelUser` and `serviceUser` stay plain: they name the unit, its files
+ * and accounts, i.e. the identity of what is installed; they must be known at
+ * preview so a change is a planned replacement.
  */
 export interface TunnelServiceArgs {
     /** How Pulumi reaches the backup. */
@@ -44,8 +44,12 @@ export interface TunnelServiceArgs {
      * @default "tunnel-<name>"
      */
     readonly tunnelUser?: string;
-    /** Reverse forwards; the first is the SSH port main uses to reach the backup. */
-    readonly forwards: ForwardSpec[];
+    /**
+     * Reverse forwards; the first is the SSH port main uses to reach the backup. May
+     * come from another resource (e.g. the backup's sshd port read at apply); a
+     * plain list is checked at construction, an Output before the first command.
+     */
+    readonly forwards: pulumi.Input<ForwardSpec[]>;
     /**
      * Local account the service runs as.
      * @default "rst-<name>"
@@ -78,7 +82,7 @@ export class TunnelService extends pulumi.ComponentResource {
 
     constructor(name: string, args: TunnelServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("reverse-ssh-tunnel:index:TunnelService", name, {}, opts);
-        const { connection, privateKey, mainHostKeys, compromised, mainHost, mainPort, ...rest } = args;
+        const { connection, privateKey, mainHostKeys, compromised, mainHost, mainPort, forwards, ...rest } = args;
         const plain = { ...rest, tunnelUser: rest.tunnelUser ?? defaultTunnelUser(rest.name) };
         const retain = compromised === true ? { retainOnDelete: true } : {};
         // Validate now (preview) with stand-ins for values still to come; those are
@@ -90,16 +94,21 @@ export class TunnelService extends pulumi.ComponentResource {
             ...plain,
             mainHost: known(mainHost, "pending.invalid")!,
             ...(knownPort !== undefined ? { mainPort: knownPort } : {}),
+            forwards: known(forwards, [{ remotePort: 1024 }])!,
             mainHostKeys: [PLACEHOLDER_KEY],
         });
-        const remove = renderServiceRemoveScript(plain);
+        // Through main and this very tunnel: restarts and the removal are scheduled, not awaited.
+        const viaTunnel = connection.proxy !== undefined;
+        const remove = renderServiceRemoveScript({ ...plain, viaTunnel });
         const key = remoteScript(
             `${name}-tunnel-key`,
             {
                 connection,
                 connectionKey: "backup.connection",
-                create: renderKeyInstallScript(plain),
-                delete: remove,
+                create: renderKeyInstallScript({ ...plain, viaTunnel }),
+                // Through the tunnel the service's scheduled removal takes the key too; a
+                // second delete could find the tunnel already gone.
+                ...(viaTunnel ? {} : { delete: remove }),
                 stdin: privateKey,
                 sensitive: true,
                 triggers: [plain.name],
@@ -111,11 +120,13 @@ export class TunnelService extends pulumi.ComponentResource {
             {
                 connection,
                 connectionKey: "backup.connection",
-                create: pulumi.all([mainHostKeys, mainHost, mainPort]).apply(([keys, host, port]) =>
+                create: pulumi.all([mainHostKeys, mainHost, mainPort, forwards]).apply(([keys, host, port, fwd]) =>
                     renderServiceInstallScript({
                         ...plain,
+                        viaTunnel,
                         mainHost: validateHost("mainHost", host),
                         ...(port !== undefined ? { mainPort: validatePort("mainPort", port) } : {}),
+                        forwards: fwd as ForwardSpec[],
                         mainHostKeys: keys,
                     }),
                 ),

@@ -1,13 +1,13 @@
-import { ACCOUNT_MARKER, heredoc, renderScript, shQuote } from "../shell";
+import { ACCOUNT_MARKER, bash, heredoc, renderScript, shQuote } from "../shell";
 import { ConfigError, isIpLiteral, parsePublicKey, validateHost, validatePort, validateTunnelName, validateUserName } from "../validation";
 
-/** One reverse forward: main's `localhost:remotePort` reaches the backup's `localHost:localPort`. */
+/** One reverse forward: main's `127.0.0.1:remotePort` reaches the backup's `localHost:localPort`. */
 export interface ForwardSpec {
     /** Port on main's loopback (1024-65535). */
     readonly remotePort: number;
     /** Target port on the backup side. Default 22. */
     readonly localPort?: number;
-    /** Target host as seen from the backup. Default `localhost`. */
+    /** Target host as seen from the backup. Default `127.0.0.1`. */
     readonly localHost?: string;
 }
 
@@ -41,6 +41,13 @@ export interface TunnelServiceRenderArgs {
     readonly forwards: readonly ForwardSpec[];
     /** Local account the service runs as. Default `rst-<name>`. */
     readonly serviceUser?: string;
+    /**
+     * Pulumi reaches the backup through main and this very tunnel (`via: main`): a
+     * restart or removal of the unit would cut the connection running the script,
+     * so those are scheduled 2 s after the script ends instead of awaited; main's
+     * rotation finalizer then waits for the tunnel to come back. Default false.
+     */
+    readonly viaTunnel?: boolean;
 }
 
 /** A syntactically valid key used to validate settings before the real keys are known. */
@@ -65,7 +72,7 @@ export function defaultServiceUser(name: string): string {
     return `rst-${name}`;
 }
 
-interface Checked extends Required<Omit<TunnelServiceRenderArgs, "forwards">> {
+interface Checked extends Required<Omit<TunnelServiceRenderArgs, "forwards" | "viaTunnel">> {
     forwards: Required<ForwardSpec>[];
     hostKeyLines: string[];
 }
@@ -82,13 +89,14 @@ function check(args: TunnelServiceRenderArgs): Checked {
     const forwards = args.forwards.map((f, i) => ({
         remotePort: validatePort(`forwards[${i}].remotePort`, f.remotePort, 1024),
         localPort: validatePort(`forwards[${i}].localPort`, f.localPort ?? 22),
-        localHost: validateHost(`forwards[${i}].localHost`, f.localHost ?? "localhost"),
+        localHost: validateHost(`forwards[${i}].localHost`, f.localHost ?? "127.0.0.1"),
     }));
     if (args.mainHostKeys.length === 0) {
         throw new ConfigError("mainHostKeys", "at least one host key of main is required (never trust on first use)");
     }
     const hostKeyLines = args.mainHostKeys.map((k, i) => parsePublicKey(`mainHostKeys[${i}]`, k).line);
-    return { ...args, mainPort, serviceUser, forwards, hostKeyLines };
+    const { viaTunnel: _via, ...rest } = args;
+    return { ...rest, mainPort, serviceUser, forwards, hostKeyLines };
 }
 
 function bracketIfV6(host: string): string {
@@ -126,7 +134,7 @@ export function renderSshClientConfig(args: TunnelServiceRenderArgs): string {
         `    ForwardAgent no`,
         `    ForwardX11 no`,
         `    ClearAllForwardings no`,
-        ...a.forwards.map((f) => `    RemoteForward localhost:${f.remotePort} ${bracketIfV6(f.localHost)}:${f.localPort}`),
+        ...a.forwards.map((f) => `    RemoteForward 127.0.0.1:${f.remotePort} ${bracketIfV6(f.localHost)}:${f.localPort}`),
         `    ExitOnForwardFailure yes`,
         `    RequestTTY no`,
         `    ServerAliveInterval ${t.serverAliveInterval}`,
@@ -159,6 +167,10 @@ export function renderUnit(args: TunnelServiceRenderArgs): string {
     const a = check(args);
     const p = servicePaths(a.name);
     const ip = isIpLiteral(a.mainHost);
+    // With main as an IP literal the unit may only reach main and the forwards'
+    // targets; a target given by name cannot be pinned, so then nothing is pinned.
+    const targets = a.forwards.map((f) => f.localHost).filter((h) => h !== "localhost" && h !== "::1" && !h.startsWith("127."));
+    const pin = ip && targets.every(isIpLiteral);
     const families = ip ? "AF_INET AF_INET6" : "AF_INET AF_INET6 AF_UNIX";
     const ports = a.forwards.map((f) => f.remotePort).join(",");
     const lines = [
@@ -209,7 +221,7 @@ export function renderUnit(args: TunnelServiceRenderArgs): string {
         `SystemCallFilter=@system-service`,
         `SystemCallFilter=~@privileged @resources`,
         `SystemCallErrorNumber=EPERM`,
-        ...(ip ? [`IPAddressDeny=any`, `IPAddressAllow=localhost ${a.mainHost}`] : []),
+        ...(pin ? [`IPAddressDeny=any`, `IPAddressAllow=${["localhost", a.mainHost, ...new Set(targets)].join(" ")}`] : []),
         ``,
         `[Install]`,
         `WantedBy=multi-user.target`,
@@ -217,29 +229,44 @@ export function renderUnit(args: TunnelServiceRenderArgs): string {
     return `${lines.join("\n")}\n`;
 }
 
+/** Bash that schedules a command 2 s after this script, so a connection through the tunnel sees the script end. */
+const SCHEDULE = String.raw`rst_schedule() {
+    systemd-run --quiet --collect --on-active=2 --unit="rst-$(date +%s%N)" "$@" >/dev/null
+}`;
+
 /**
  * Script that stores the private key read from stdin (root-only 0600) and restarts a
  * running tunnel so it uses the new key. The key never appears in the script.
  */
-export function renderKeyInstallScript(args: Pick<TunnelServiceRenderArgs, "name">): string {
+export function renderKeyInstallScript(args: Pick<TunnelServiceRenderArgs, "name" | "viaTunnel">): string {
     validateTunnelName("name", args.name);
     const p = servicePaths(args.name);
     return renderScript(
         `rst_dir=${shQuote(p.dir)}
 rst_key=${shQuote(p.privateKey)}
-rst_unit=${shQuote(p.unitName)}`,
-        String.raw`rst_lock
+rst_unit=${shQuote(p.unitName)}
+rst_via_tunnel=${args.viaTunnel === true ? 1 : 0}`,
+        SCHEDULE,
+        String.raw`rst_lock services
 rst_install_dir /etc/reverse-ssh-tunnel 755 root root
 rst_install_dir "$rst_dir" 755 root root
 umask 077
 rst_install_file "$rst_key" 600 root root
 ssh-keygen -y -f "$rst_key" >/dev/null 2>&1 || rst_fail "the tunnel private key delivered on stdin is not a valid unencrypted OpenSSH key"
 if [ "$rst_changed" = 1 ] && systemctl is-active --quiet "$rst_unit"; then
-    systemctl restart "$rst_unit"
-    rst_note "tunnel key replaced; $rst_unit restarted"
+    if [ "$rst_via_tunnel" = 1 ]; then
+        # This very connection runs through the tunnel: restart once the script has ended.
+        rst_schedule /bin/systemctl restart "$rst_unit"
+        rst_note "tunnel key replaced; $rst_unit restarts in 2 s (this connection runs through the tunnel)"
+    else
+        systemctl restart "$rst_unit"
+        rst_note "tunnel key replaced; $rst_unit restarted"
+    fi
 fi`,
     );
 }
+
+
 
 /**
  * Script that installs the service account, client config, pinned known_hosts and
@@ -256,7 +283,7 @@ rst_dir=${shQuote(p.dir)}
 rst_unit=${shQuote(p.unitName)}
 rst_unit_path=${shQuote(p.unitPath)}
 rst_key=${shQuote(p.privateKey)}`,
-        String.raw`rst_lock
+        String.raw`rst_lock services
 command -v ssh >/dev/null 2>&1 || rst_fail "the OpenSSH client (ssh) is not installed on this host"
 [ -f "$rst_key" ] || rst_fail "the tunnel key $rst_key is missing"
 rst_ensure_account "$rst_user" "${ACCOUNT_MARKER} service" "set another serviceUser"
@@ -264,12 +291,23 @@ rst_install_dir "$rst_dir" 755 root root`,
         heredoc(`rst_install_file "$rst_dir/ssh_config" 644 root root`, renderSshClientConfig(args)),
         heredoc(`rst_install_file "$rst_dir/known_hosts" 644 root root`, renderKnownHosts(args)),
         heredoc(`rst_install_file "$rst_unit_path" 644 root root`, renderUnit(args)),
-        String.raw`ssh -G -F "$rst_dir/ssh_config" reverse-ssh-tunnel-main >/dev/null || rst_fail "ssh rejected the generated client configuration"
+        SCHEDULE,
+        bash`rst_via_tunnel=${args.viaTunnel === true ? 1 : 0}
+ssh -G -F "$rst_dir/ssh_config" reverse-ssh-tunnel-main >/dev/null || rst_fail "ssh rejected the generated client configuration"
 if [ "$rst_changed" = 1 ]; then
     systemctl daemon-reload
 fi
 systemctl is-enabled --quiet "$rst_unit" 2>/dev/null || { systemctl enable --quiet "$rst_unit"; rst_changed=1; }
+# A running unit holds the key it was started with (LoadCredential copies it).
+rst_loaded="/run/credentials/$rst_unit/tunnel-key"
+if [ -r "$rst_loaded" ] && ! cmp -s -- "$rst_loaded" "$rst_key"; then rst_changed=1; fi
 if [ "$rst_changed" = 1 ] || ! systemctl is-active --quiet "$rst_unit"; then
+    if [ "$rst_via_tunnel" = 1 ] && systemctl is-active --quiet "$rst_unit"; then
+        # This very connection runs through the tunnel: restart once the script has ended.
+        rst_schedule /bin/systemctl restart "$rst_unit"
+        rst_note "$rst_unit restarts in 2 s (this connection runs through the tunnel); main's finalizer waits for it"
+        exit 0
+    fi
     systemctl restart "$rst_unit"
 fi
 # A tunnel counts as up once ssh has run 5 s without a restart.
@@ -296,16 +334,29 @@ rst_note "$rst_unit is up"`,
  * Script that stops and disables the unit and removes everything the service and
  * key scripts created (files, directory, account).
  */
-export function renderServiceRemoveScript(args: Pick<TunnelServiceRenderArgs, "name" | "serviceUser">): string {
+export function renderServiceRemoveScript(args: Pick<TunnelServiceRenderArgs, "name" | "serviceUser" | "viaTunnel">): string {
     validateTunnelName("name", args.name);
     const user = validateUserName("serviceUser", args.serviceUser ?? defaultServiceUser(args.name));
     const p = servicePaths(args.name);
+    if (args.viaTunnel === true) {
+        // This connection runs through the tunnel being removed: the removal runs as a
+        // transient unit 2 s after this script ends (main's revocation does not depend on it).
+        const direct = renderServiceRemoveScript({ ...args, viaTunnel: false });
+        return renderScript(
+            SCHEDULE,
+            bash`rst_detached=$(mktemp "$rst_state_dir/remove.XXXXXX")`,
+            heredoc(`cat >"$rst_detached"`, `${direct}rm -f -- "$0"
+`),
+            bash`rst_schedule /bin/bash "$rst_detached"
+rst_note "removal of the tunnel service scheduled in 2 s (this connection runs through the tunnel)"`,
+        );
+    }
     return renderScript(
         `rst_user=${shQuote(user)}
 rst_dir=${shQuote(p.dir)}
 rst_unit=${shQuote(p.unitName)}
 rst_unit_path=${shQuote(p.unitPath)}`,
-        String.raw`rst_lock
+        String.raw`rst_lock services
 if [ -f "$rst_unit_path" ]; then
     systemctl disable --now --quiet "$rst_unit" 2>/dev/null || systemctl stop "$rst_unit" 2>/dev/null || true
 fi

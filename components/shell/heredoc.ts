@@ -25,3 +25,11 @@ export function heredoc(command: string, content: string): string {
     } while (lines.has(delimiter));
     return `${command} <<'${delimiter}'\n${body}${delimiter}`;
 }
+
+/**
+ * Template tag for bash source kept in TypeScript: like `String.raw`, but `$\{`
+ * stands for bash's `${` (which a template literal would take as interpolation).
+ */
+export function bash(strings: TemplateStringsArray, ...values: unknown[]): string {
+    return String.raw(strings, ...values).replace(/\$\\\{/g, "${");
+}

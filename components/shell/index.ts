@@ -1,3 +1,4 @@
 export * from "./quote";
 export * from "./heredoc";
 export * from "./prelude";
+export * from "./bundle";

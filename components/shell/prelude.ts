@@ -14,34 +14,76 @@ umask 022
 export LC_ALL=C
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 rst_changed=0
+# Root-only directory (0700) for locks, temporary files and markers: never a
+# world-writable place, where another local user could squat a lock or plant a link.
+rst_state_dir=/run/reverse-ssh-tunnel
 rst_fail() {
     printf 'reverse-ssh-tunnel: error: %s\n' "$*" >&2
     exit 1
 }
-# Notes go to stdout: the provider shows stderr as warnings.
+# Notes go to stdout, so they read as progress in Pulumi's output, not as problems.
 rst_note() {
     printf 'reverse-ssh-tunnel: %s\n' "$*"
+}
+# Exit handling: hooks run on every exit (also INT, TERM, HUP, PIPE), then the
+# temporary paths are removed. A script registers a restore hook until it commits.
+rst_exit_hooks=()
+rst_tmp_paths=()
+rst_on_exit() {
+    local rc=$? hook
+    trap - EXIT INT TERM HUP PIPE
+    for hook in "${'$'}{rst_exit_hooks[@]}"; do
+        "$hook" "$rc" || true
+    done
+    if [ "${'$'}{#rst_tmp_paths[@]}" -gt 0 ]; then rm -rf -- "${'$'}{rst_tmp_paths[@]}"; fi
+    exit "$rc"
+}
+trap rst_on_exit EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 141' PIPE
+trap 'exit 143' TERM
+# rst_private_dir: creates or checks the root-only state directory and sends
+# mktemp there.
+rst_private_dir() {
+    [ ! -L "$rst_state_dir" ] || rst_fail "$rst_state_dir is a symbolic link; remove it (only root may create this directory)"
+    [ -d "$rst_state_dir" ] || mkdir -m 0700 -- "$rst_state_dir"
+    [ "$(stat -c '%u:%a' -- "$rst_state_dir")" = "0:700" ] ||
+        rst_fail "$rst_state_dir must be a directory owned by root with mode 0700 (found $(stat -c '%U:%a' -- "$rst_state_dir")); remove it and run again"
+    export TMPDIR="$rst_state_dir"
+}
+rst_private_dir
+# rst_mktemp [DIR]: a temporary file (in DIR, default the state directory), removed on exit.
+rst_mktemp() {
+    local t
+    t=$(mktemp "${'$'}{1:-$rst_state_dir}/.rst-tmp.XXXXXX")
+    rst_tmp_paths+=("$t")
+    printf '%s\n' "$t"
 }
 # rst_install_file PATH MODE OWNER GROUP: content on stdin; replaced atomically, only when different.
 # shellcheck disable=SC2034 # rst_changed is read by the scripts that need it
 rst_install_file() {
     local path="$1" mode="$2" owner="$3" group="$4" tmp
-    tmp=$(mktemp "$(dirname -- "$path")/.rst-tmp.XXXXXX")
+    # The temporary copy sits next to the target (same filesystem for mv) and is
+    # removed on any exit, so an interrupted run leaves no stray copy of a key.
+    tmp=$(rst_mktemp "$(dirname -- "$path")")
+    chmod 600 -- "$tmp"
     cat >"$tmp"
-    if [ -f "$path" ] && cmp -s -- "$tmp" "$path" &&
+    if [ -f "$path" ] && [ ! -L "$path" ] && cmp -s -- "$tmp" "$path" &&
         [ "$(stat -c '%a:%U:%G' -- "$path")" = "$mode:$owner:$group" ]; then
         rm -f -- "$tmp"
         return 0
     fi
     chown "$owner:$group" -- "$tmp"
     chmod "$mode" -- "$tmp"
-    mv -f -- "$tmp" "$path"
+    mv -f -T -- "$tmp" "$path"
     rst_changed=1
 }
 # rst_install_dir PATH MODE OWNER GROUP
 # shellcheck disable=SC2034
 rst_install_dir() {
     local path="$1" mode="$2" owner="$3" group="$4"
+    [ ! -L "$path" ] || rst_fail "$path is a symbolic link; expected a directory"
     if [ ! -d "$path" ]; then
         mkdir -p -- "$path"
         rst_changed=1
@@ -52,12 +94,14 @@ rst_install_dir() {
         rst_changed=1
     fi
 }
-# rst_remove PATH...: removes files or empty directories that exist.
+# rst_remove PATH...: removes files or empty directories that exist, and any
+# temporary copies an interrupted run left in a directory being removed.
 # shellcheck disable=SC2034
 rst_remove() {
     local path
     for path in "$@"; do
         if [ -d "$path" ] && [ ! -L "$path" ]; then
+            rm -f -- "$path"/.rst-tmp.*
             if rmdir -- "$path" 2>/dev/null; then rst_changed=1; fi
         elif [ -e "$path" ] || [ -L "$path" ]; then
             rm -f -- "$path"
@@ -94,25 +138,42 @@ rst_ensure_account() {
         ;;
     esac
 }
-# rst_delete_account USER: kills every process of an account of ours (that ends its
-# sshd sessions) and deletes it; leaves any other account alone.
+# rst_own_pids UID: processes of UID in this host's own PID namespace. Containers
+# on the host reuse UIDs (999 is postgres in many images): they must never match.
+rst_own_pids() {
+    pgrep --ns $$ --nslist pid -u "$1" 2>/dev/null || true
+}
+# rst_kill_account_processes USER: SIGKILLs the account's processes on this host
+# (its sshd sessions: that ends a live tunnel and closes its listeners).
+rst_kill_account_processes() {
+    local uid
+    uid=$(id -u "$1" 2>/dev/null) || return 0
+    for _ in $(seq 1 50); do
+        pkill -KILL --ns $$ --nslist pid -u "$uid" 2>/dev/null || true
+        [ -n "$(rst_own_pids "$uid")" ] || return 0
+        sleep 0.1
+    done
+    rst_fail "processes of $1 on this host survived SIGKILL for 5 s: $(rst_own_pids "$uid" | tr '\n' ' ')"
+}
+# rst_delete_account USER: kills the processes of an account of ours on this host
+# and deletes it; leaves any other account alone.
 # shellcheck disable=SC2034
 rst_delete_account() {
     [ "$(rst_account_state "$1")" = ours ] || return 0
-    for _ in $(seq 1 50); do
-        pkill -KILL -u "$1" 2>/dev/null || true
-        pgrep -u "$1" >/dev/null 2>&1 || break
-        sleep 0.1
-    done
-    pgrep -u "$1" >/dev/null 2>&1 && rst_fail "processes of $1 survived SIGKILL for 5 s"
+    rst_kill_account_processes "$1"
+    # userdel refuses while any process on the machine (a container's too) has the
+    # UID; --force only skips that check, it never signals anything.
     userdel "$1" 2>/dev/null || userdel --force "$1"
     rst_changed=1
 }
-# rst_lock: serialises every reverse-ssh-tunnel script on this host (parallel Pulumi applies).
+# rst_lock SCOPE: serialises the reverse-ssh-tunnel scripts of one scope on this host
+# (parallel Pulumi applies): "sshd" for sshd's files and reloads, "accounts" for the
+# tunnel accounts and their key directory, "services" for a backup's units. Scripts
+# of different scopes run side by side. The lock files live in the root-only state
+# directory, where no other user can create or replace them.
 rst_lock() {
-    mkdir -p /run/lock
-    exec 9>/run/lock/reverse-ssh-tunnel.lock
-    flock -w 300 9 || rst_fail "timed out waiting for /run/lock/reverse-ssh-tunnel.lock"
+    exec 9>"$rst_state_dir/lock-$1"
+    flock -w 300 9 || rst_fail "timed out after 300 s waiting for $rst_state_dir/lock-$1 (another reverse-ssh-tunnel script holds it)"
 }
 `;
 

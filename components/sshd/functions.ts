@@ -1,18 +1,57 @@
+import { bash } from "../shell";
+
 /**
- * Bash functions shared by the sshd apply and remove scripts: back up and restore
- * the files a change touches, validate with the running sshd binary, reload the
- * daemon whatever its unit is called, and explain conflicts.
+ * Connection parameters the post-write check evaluates the policy for, besides
+ * every address and port sshd listens on: a public source and one of each private
+ * range, because an admin's `Match Address` typically names the LAN or a VPN.
  */
-export const SSHD_FUNCTIONS = String.raw`rst_sshd=$(command -v sshd || true)
+export const PROBE_SOURCES = ["203.0.113.1", "10.0.0.1", "172.16.0.1", "192.168.0.1", "127.0.0.1"] as const;
+
+/** awk function turning an sshd pattern (`*`, `?`) into an anchored regular expression. */
+const AWK_GLOB2RE = String.raw`        function glob2re(p,   r, i, c) {
+            r = "^"
+            for (i = 1; i <= length(p); i++) {
+                c = substr(p, i, 1)
+                if (c == "*") r = r ".*"
+                else if (c == "?") r = r "."
+                else if (index("\\.^$+(){}|/[]", c) > 0) r = r "\\" c
+                else r = r c
+            }
+            return r "$"
+        }`;
+
+/**
+ * Bash functions shared by the sshd apply and remove scripts: back up the files a
+ * change touches and restore them on any exit before the change is committed; list
+ * the configuration in sshd's reading order (Includes expanded); find `Match` blocks
+ * read before the policy that can apply to the tunnel account; evaluate the
+ * effective settings for the connections a backup really makes; and make the
+ * running sshd take the files, however systemd runs it.
+ */
+export const SSHD_FUNCTIONS = bash`rst_sshd=$(command -v sshd || true)
 [ -n "$rst_sshd" ] || rst_sshd=/usr/sbin/sshd
 [ -x "$rst_sshd" ] || rst_fail "sshd was not found on this host (looked on PATH and at /usr/sbin/sshd)"
 rst_main_config=/etc/ssh/sshd_config
 rst_dropin_dir=/etc/ssh/sshd_config.d
-rst_backup_dir=$(mktemp -d /run/reverse-ssh-tunnel-backup.XXXXXX)
-trap 'rm -rf -- "$rst_backup_dir"' EXIT
-# rst_backup FILE...: remembers the current state of files (or their absence).
+rst_backup_dir=$(mktemp -d "$rst_state_dir/sshd-backup.XXXXXX")
+rst_tmp_paths+=("$rst_backup_dir")
+# Set once sshd runs on the new files (or nothing needed it): from then on an exit
+# keeps them. Before that, any exit (failure, INT, TERM, HUP, PIPE) restores them.
+rst_committed=0
+# Marker: the files may differ from what the running sshd uses (an earlier run was
+# killed between writing and reloading). While it exists, the next run reloads.
+rst_pending="$rst_state_dir/sshd-reload-pending"
+rst_pending_before=0
+[ ! -e "$rst_pending" ] || rst_pending_before=1
+rst_restore_unless_committed() {
+    [ "$rst_committed" = 1 ] || rst_restore
+}
+rst_exit_hooks+=(rst_restore_unless_committed)
+# rst_backup FILE...: remembers the current state of files (or their absence), and
+# marks sshd as possibly out of date until the change is committed.
 rst_backup() {
     local f key
+    : >"$rst_pending"
     for f in "$@"; do
         key=$(printf '%s' "$f" | tr '/' '%')
         if [ -e "$rst_backup_dir/$key" ] || [ -e "$rst_backup_dir/$key.absent" ]; then
@@ -42,14 +81,37 @@ rst_restore() {
             ;;
         esac
     done
+    [ "$rst_pending_before" = 1 ] || rm -f -- "$rst_pending"
 }
-# rst_config_files: sshd_config and the drop-ins it may include, in sshd's reading order.
+# rst_stream_file FILE DEPTH: FILE<TAB>LINE<TAB>TEXT for each setting line, Includes
+# expanded in place (relative to /etc/ssh, globs sorted) the way sshd reads them.
+rst_stream_file() {
+    local f="$1" depth="$2" n=0 line kw rest pat g
+    [ "$depth" -le 16 ] || return 0
+    while IFS= read -r line || [ -n "$line" ]; do
+        n=$((n + 1))
+        line="$\{line#"$\{line%%[![:space:]]*}"}"
+        case "$line" in '' | '#'*) continue ;; esac
+        kw="$\{line%%[[:space:]=]*}"
+        if [ "$\{kw,,}" = include ]; then
+            rest="$\{line#*[[:space:]=]}"
+            for pat in $rest; do
+                case "$pat" in /*) ;; *) pat="/etc/ssh/$pat" ;; esac
+                for g in $pat; do
+                    if [ -f "$g" ]; then rst_stream_file "$g" $((depth + 1)); fi
+                done
+            done
+        else
+            printf '%s\t%s\t%s\n' "$f" "$n" "$line"
+        fi
+    done <"$f"
+}
+rst_config_stream() {
+    rst_stream_file "$rst_main_config" 0
+}
+# rst_config_files: every file sshd reads, in order.
 rst_config_files() {
-    local f
-    printf '%s\n' "$rst_main_config"
-    for f in "$rst_dropin_dir"/*.conf; do
-        [ -e "$f" ] && printf '%s\n' "$f"
-    done
+    rst_config_stream | cut -f1 | awk '!seen[$0]++'
     return 0
 }
 # rst_includes_dropins: true when sshd_config includes sshd_config.d/*.conf before its first Match.
@@ -68,12 +130,202 @@ rst_includes_dropins() {
 rst_strip_block() {
     awk -v b="$2" -v e="$3" '$0 == b { skip = 1 } !skip { print } $0 == e { skip = 0 }' "$1"
 }
+# rst_insert_block FILE BLOCKFILE: prints FILE with BLOCKFILE inserted before its
+# first Match line (so no Match of sshd_config is read before it), or at the end.
+rst_insert_block() {
+    awk -v blk="$2" '
+        function emit(   l) { while ((getline l < blk) > 0) print l; close(blk); done = 1 }
+        !done && tolower($1) == "match" { emit() }
+        { print }
+        END { if (!done) emit() }' "$1"
+}
 # rst_where KEYWORD: file:line of every line that sets KEYWORD, for error messages.
 rst_where() {
-    local f
-    rst_config_files | while IFS= read -r f; do
-        grep -H -n -i -E "^[[:space:]]*$1([[:space:]]|=)" -- "$f" || true
+    rst_config_stream | awk -F '\t' -v k="$1" '{ split($3, w, /[ \t=]+/) } tolower(w[1]) == k { printf "%s:%s: %s\n", $1, $2, $3 }'
+}
+# rst_match_lines: file:line of every Match line, for error messages.
+rst_match_lines() {
+    rst_config_stream | awk -F '\t' '{ split($3, w, /[ \t=]+/) } tolower(w[1]) == "match" { printf "%s:%s: %s\n", $1, $2, $3 }'
+}
+# rst_user_groups USER: the account's groups, or its own group's name before it exists.
+rst_user_groups() {
+    id -nG "$1" 2>/dev/null || printf '%s\n' "$1"
+}
+# rst_early_matches USER OURFILE KEYWORDS: Match blocks sshd reads before the block
+# "Match User USER" in OURFILE that can apply to USER for some connection and set
+# one of KEYWORDS (lower case, space-separated). A block limited by User or Group
+# patterns that exclude the account cannot apply; any other criterion (Address,
+# Host, LocalAddress, LocalPort, RDomain, All, Exec, ...) can.
+rst_early_matches() {
+    rst_config_stream | awk -F '\t' -v user="$1" -v ourfile="$2" -v keywords="$3" -v groups="$(rst_user_groups "$1")" '
+${AWK_GLOB2RE}
+        # sshd pattern lists: a matching negated pattern wins, else any positive one.
+        function plist(s, list,   n, a, i, p, neg, hit) {
+            n = split(list, a, ","); hit = 0
+            for (i = 1; i <= n; i++) {
+                p = a[i]; neg = 0
+                if (substr(p, 1, 1) == "!") { neg = 1; p = substr(p, 2) }
+                if (s ~ glob2re(p)) { if (neg) return 0; hit = 1 }
+            }
+            return hit
+        }
+        function gmatch(list,   n, g, i, hit) {
+            n = split(groups, g, " "); hit = 0
+            for (i = 1; i <= n; i++) {
+                if (plist(g[i], list)) hit = 1
+                else if (index("," list ",", ",!" g[i] ",") > 0) return 0
+            }
+            return hit
+        }
+        function can_apply(text,   n, w, i, k, v) {
+            n = split(text, w, /[ \t]+/)
+            for (i = 2; i <= n; i++) {
+                k = tolower(w[i])
+                if (k == "all") continue
+                v = w[i + 1]; i++
+                gsub(/^"|"$/, "", v)
+                if (k == "user" && !plist(user, v)) return 0
+                if (k == "group" && !gmatch(v)) return 0
+            }
+            return 1
+        }
+        function flush() {
+            if (hits != "") printf "%s:%s: %s\n%s", mfile, mline, mtext, hits
+            hits = ""
+        }
+        BEGIN { n = split(keywords, kk, " "); for (i = 1; i <= n; i++) rel[kk[i]] = 1 }
+        {
+            split($3, w, /[ \t=]+/); kw = tolower(w[1])
+            if (kw == "match") {
+                flush()
+                if ($1 == ourfile && $3 == "Match User " user) { done = 1; exit }
+                active = can_apply($3); mfile = $1; mline = $2; mtext = $3
+                next
+            }
+            if (active && (kw in rel)) hits = hits sprintf("      sets %s at %s:%s\n", w[1], $1, $2)
+        }
+        END { if (!done) flush() }'
+}
+# rst_listen_pairs: "laddr lport" for every address and port sshd listens on (a
+# wildcard listener stands for each of the host's own addresses).
+rst_listen_pairs() {
+    local dump addrs
+    dump=$("$rst_sshd" -T 2>/dev/null) || return 0
+    addrs=$(ip -o addr show 2>/dev/null | awk '{ split($4, a, "/"); if (a[1] !~ /^fe80/) print a[1] }')
+    printf '%s\n' "$dump" | awk -v addrs="$addrs" '
+        $1 == "listenaddress" {
+            spec = $2
+            if (spec ~ /^\[/) { a = substr(spec, 2, index(spec, "]") - 2); p = substr(spec, index(spec, "]:") + 2) }
+            else { a = spec; p = spec; sub(/:[0-9]+$/, "", a); sub(/^.*:/, "", p) }
+            if (a == "0.0.0.0" || a == "::") {
+                n = split(addrs, h, "\n")
+                for (i = 1; i <= n; i++) if (h[i] != "" && ((a == "::") == (index(h[i], ":") > 0))) print h[i], p
+            } else print a, p
+        }' | sort -u
+}
+# rst_effective USER ADDR LADDR LPORT: sshd -T for that connection.
+rst_effective() {
+    "$rst_sshd" -T -C "user=$1,host=$2,addr=$2,laddr=$3,lport=$4" 2>&1
+}
+# rst_effective_value DUMP KEYWORD: the value sshd -T reports for KEYWORD (words sorted), or "<unset>".
+rst_effective_value() {
+    printf '%s\n' "$1" | awk -v k="$2" '
+        $1 == k { found = 1; for (i = 2; i <= NF; i++) { print $i } }
+        END { if (!found) { print "<unset>" } }' | sort | tr '\n' ' ' | sed 's/ $//'
+}
+# rst_access_list_problem DUMP USER: why AllowUsers/DenyUsers/AllowGroups/DenyGroups
+# would refuse USER, or nothing.
+rst_access_list_problem() {
+    printf '%s\n' "$1" | awk -v user="$2" -v groups="$(rst_user_groups "$2")" '
+${AWK_GLOB2RE}
+        function anygroup(p,   n, g, i) { n = split(groups, g, " "); for (i = 1; i <= n; i++) if (g[i] ~ glob2re(p)) return 1; return 0 }
+        $1 == "allowusers" { au = 1; for (i = 2; i <= NF; i++) { p = $i; h = "*"; if (index(p, "@")) { h = substr(p, index(p, "@") + 1); p = substr(p, 1, index(p, "@") - 1) } if (user ~ glob2re(p) && h == "*") aok = 1 } }
+        $1 == "denyusers" { for (i = 2; i <= NF; i++) { p = $i; if (index(p, "@")) p = substr(p, 1, index(p, "@") - 1); if (user ~ glob2re(p)) du = du " " $i } }
+        $1 == "allowgroups" { ag = 1; for (i = 2; i <= NF; i++) if (anygroup($i)) gok = 1 }
+        $1 == "denygroups" { for (i = 2; i <= NF; i++) if (anygroup($i)) dg = dg " " $i }
+        END {
+            if (au && !aok) print "allowusers: AllowUsers does not list " user " (for every source address), so sshd refuses it"
+            if (du != "") print "denyusers: DenyUsers matches " user " (" substr(du, 2) ")"
+            if (ag && !gok) print "allowgroups: AllowGroups does not list a group of " user " (" groups ")"
+            if (dg != "") print "denygroups: DenyGroups matches a group of " user " (" substr(dg, 2) ")"
+        }'
+}
+# rst_sshd_mode: how sshd runs here: "socket-per-connection UNIT" (Accept=yes: each
+# connection runs a fresh sshd that reads the files), "socket SOCKET SERVICE"
+# (Accept=no: one sshd gets the listening socket from systemd), "service UNIT",
+# "pidfile FILE", or "none".
+rst_sshd_mode() {
+    local unit svc pidfile
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+        for unit in ssh.socket sshd.socket; do
+            systemctl is-active --quiet "$unit" || continue
+            if [ "$(systemctl show -P Accept "$unit")" = yes ]; then
+                echo "socket-per-connection $unit"
+            else
+                svc=$(systemctl show -P Triggers "$unit" | awk '{ print $1 }')
+                echo "socket $unit $\{svc:-ssh.service}"
+            fi
+            return 0
+        done
+        for unit in ssh.service sshd.service; do
+            if systemctl is-active --quiet "$unit"; then
+                echo "service $unit"
+                return 0
+            fi
+        done
+    fi
+    for pidfile in /run/sshd.pid /var/run/sshd.pid; do
+        if [ -s "$pidfile" ] && kill -0 "$(cat -- "$pidfile")" 2>/dev/null; then
+            echo "pidfile $pidfile"
+            return 0
+        fi
     done
+    echo none
+}
+# rst_apply_running MODE...: makes the running sshd use the files on disk.
+rst_apply_running() {
+    case "$1" in
+    service) systemctl reload "$2" ;;
+    # A SIGHUP makes sshd re-execute itself, and the new process does not get the
+    # socket systemd passed: it dies with "Cannot bind any address". A restart of
+    # the service hands the socket over again; sessions survive (KillMode=process)
+    # and new connections wait in the socket meanwhile.
+    socket) if systemctl is-active --quiet "$3"; then systemctl restart "$3"; fi ;;
+    socket-per-connection) : ;;
+    pidfile) kill -HUP "$(cat -- "$2")" ;;
+    *) return 1 ;;
+    esac
+}
+# rst_sshd_up MODE...: the daemon (or its socket) is running after the change.
+rst_sshd_up() {
+    sleep 0.3
+    case "$1" in
+    service) systemctl is-active --quiet "$2" ;;
+    socket | socket-per-connection) systemctl is-active --quiet "$2" ;;
+    pidfile) [ -s "$2" ] && kill -0 "$(cat -- "$2")" 2>/dev/null ;;
+    *) return 1 ;;
+    esac
+}
+# rst_reload_sshd: makes the running sshd take the new files; on failure restores
+# the previous files, brings sshd back on them and fails naming the mode.
+rst_reload_sshd() {
+    local mode err=""
+    read -r -a mode <<<"$(rst_sshd_mode)"
+    if [ "$\{mode[0]}" = none ]; then
+        rst_restore
+        rst_fail "the configuration is valid but no running sshd was found (looked for ssh.socket, sshd.socket, ssh.service, sshd.service, /run/sshd.pid); the previous files were restored"
+    fi
+    if ! err=$(rst_apply_running "$\{mode[@]}" 2>&1) || ! rst_sshd_up "$\{mode[@]}"; then
+        rst_restore
+        rst_apply_running "$\{mode[@]}" >/dev/null 2>&1 || true
+        rst_fail "sshd (run as: $\{mode[*]}) did not take the new configuration: $\{err:-it stopped}; the previous files were restored and sshd was brought back on them. See 'journalctl -u $\{mode[1]}' on this host"
+    fi
+    rst_sshd_mode_used="$\{mode[*]}"
+}
+# rst_commit: the running sshd and the files agree from now on.
+rst_commit() {
+    rst_committed=1
+    rm -f -- "$rst_pending"
 }
 # rst_validate_syntax: sshd -t on the files as they are now; restores and fails on error.
 rst_validate_syntax() {
@@ -82,37 +334,5 @@ rst_validate_syntax() {
         rst_restore
         rst_fail "sshd -t rejected the new configuration; the previous files were restored and sshd was not reloaded: $err"
     fi
-}
-# rst_effective USER: sshd -T for a connection of USER.
-rst_effective() {
-    "$rst_sshd" -T -C "user=$1,host=reverse-ssh-tunnel.invalid,addr=203.0.113.1" 2>&1
-}
-# rst_effective_value DUMP KEYWORD: the value sshd -T reports for KEYWORD (words sorted), or "<unset>".
-rst_effective_value() {
-    printf '%s\n' "$1" | awk -v k="$2" '
-        $1 == k { found = 1; for (i = 2; i <= NF; i++) { print $i } }
-        END { if (!found) { print "<unset>" } }' | sort | tr '\n' ' ' | sed 's/ $//'
-}
-# rst_reload_sshd: reloads the running sshd, whatever its unit is called.
-rst_reload_sshd() {
-    local unit pidfile
-    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-        for unit in ssh.service sshd.service; do
-            if systemctl is-active --quiet "$unit"; then
-                systemctl reload "$unit" || rst_fail "systemctl reload $unit failed"
-                return 0
-            fi
-        done
-        for unit in ssh.socket sshd.socket; do
-            # Socket-activated sshd reads the configuration for every new connection.
-            systemctl is-active --quiet "$unit" && return 0
-        done
-    fi
-    for pidfile in /run/sshd.pid /var/run/sshd.pid; do
-        if [ -s "$pidfile" ] && kill -HUP "$(cat -- "$pidfile")" 2>/dev/null; then
-            return 0
-        fi
-    done
-    rst_fail "the configuration is valid but no running sshd was found to reload (ssh.service, sshd.service, ssh.socket, /run/sshd.pid)"
 }
 `;

@@ -38,9 +38,13 @@ export interface PolicySetting {
     readonly effective?: string;
 }
 
-/** The listen specifications, in the exact form the client requests them. */
+/**
+ * The listen specifications, in the exact form the client requests them. IPv4
+ * loopback only: `localhost` would also bind ::1, where another local user could
+ * already hold the port and receive main's connections.
+ */
 export function permitListenValue(ports: readonly number[]): string {
-    return ports.map((p) => `localhost:${p}`).join(" ");
+    return ports.map((p) => `127.0.0.1:${p}`).join(" ");
 }
 
 /**
@@ -83,6 +87,9 @@ export function tunnelPolicy(args: TunnelPolicyArgs): PolicySetting[] {
         s("ForceCommand", FORCED_COMMAND),
         // `ssh -N` needs no session; refusing all of them closes shell/exec/sftp/scp.
         s("MaxSessions", "0"),
+        // The rotation finalizer tells sessions apart by the key fingerprint sshd logs at
+        // INFO ("Accepted publickey ... SHA256:..."); a host set to QUIET/ERROR would hide it.
+        s("LogLevel", "INFO"),
         s("ClientAliveInterval", String(CLIENT_ALIVE.interval)),
         s("ClientAliveCountMax", String(CLIENT_ALIVE.countMax)),
     ];

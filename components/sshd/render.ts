@@ -1,6 +1,6 @@
-import { heredoc, renderScript, shQuote } from "../shell";
+import { bash, heredoc, renderScript, shQuote } from "../shell";
 import { validatePort, validateUserName } from "../validation";
-import { SSHD_FUNCTIONS } from "./functions";
+import { PROBE_SOURCES, SSHD_FUNCTIONS } from "./functions";
 import { REQUIRED_UNSET, tunnelPolicy, TunnelPolicyArgs } from "./policy";
 
 /**
@@ -10,7 +10,17 @@ import { REQUIRED_UNSET, tunnelPolicy, TunnelPolicyArgs } from "./policy";
  * - `dropin`: always a drop-in; fails when sshd would not read it.
  * - `managed-block`: always a marked block at the end of sshd_config.
  */
-export type SshdPlacement = "auto" | "dropin" | "managed-block";
+export const SshdPlacement = {
+    /** A drop-in when sshd_config includes sshd_config.d before its first Match, otherwise a managed block. */
+    auto: "auto",
+    /** Always a drop-in; fails when sshd would not read it. */
+    dropin: "dropin",
+    /** Always a marked block at the end of sshd_config. */
+    managedBlock: "managed-block",
+} as const;
+
+/** Where the Match block goes: `auto`, `dropin` or `managed-block` (see the constant of the same name). */
+export type SshdPlacement = (typeof SshdPlacement)[keyof typeof SshdPlacement];
 
 /** Inputs of the sshd renderers. */
 export interface SshdMatchBlockRenderArgs extends TunnelPolicyArgs {
@@ -63,59 +73,97 @@ export function expectedEffectiveSettings(args: SshdMatchBlockRenderArgs): Array
         .map((s) => [s.keyword.toLowerCase(), (s.effective as string).split(" ").sort().join(" ")]);
 }
 
+/** Lower-case keywords whose value an earlier Match block could override for the tunnel account. */
+export function guardedKeywords(args: SshdMatchBlockRenderArgs): string[] {
+    return [...new Set([...tunnelPolicy(args).map((s) => s.keyword.toLowerCase()), ...REQUIRED_UNSET.map((r) => r.keyword.toLowerCase())])];
+}
+
 function renderVerification(args: SshdMatchBlockRenderArgs): string {
     const expected = expectedEffectiveSettings(args)
         .map(([k, v]) => `${k} ${v}`)
         .join("\n");
     const unset = REQUIRED_UNSET.map((r) => `${r.keyword.toLowerCase()} ${r.effective} ${r.why}`).join("\n");
-    return String.raw`# The effective values for this user must be exactly the policy's; anything else
-# means another part of the configuration wins (an earlier Match, a global veto).
-rst_dump=""
-if ! rst_dump=$(rst_effective "$rst_user"); then
-    rst_restore
-    rst_fail "sshd -T could not evaluate the configuration for $rst_user; previous files restored: $rst_dump"
-fi
+    return bash`# 1. No Match block read before ours may apply to this account for any connection
+# and set what the policy sets: sshd takes the first value it reads.
 rst_problems=""
-while read -r rst_key rst_want; do
-    rst_have=$(rst_effective_value "$rst_dump" "$rst_key")
-    if [ "$rst_have" != "$rst_want" ]; then
-        rst_problems="$rst_problems
-  - $rst_key is '$rst_have' for $rst_user, the tunnel policy needs '$rst_want'; set at:
+rst_early=$(rst_early_matches "$rst_user" "$rst_our_file" ${shQuote(guardedKeywords(args).join(" "))})
+if [ -n "$rst_early" ]; then
+    rst_problems="$rst_problems
+  - these Match blocks are read before the tunnel policy and can apply to $rst_user (for some source addresses, hosts or ports); their values would win over the policy:
+$(printf '%s\n' "$rst_early" | sed 's/^/      /')
+    Fix: exclude the tunnel accounts from each of them, e.g. add 'User *,!tunnel-*' to its Match line (an account
+    name alone is not enough: sshd needs a positive pattern), or move it after the policy (below the Include line
+    of $rst_main_config, or into a drop-in whose name sorts after $(basename -- "$rst_our_file"))."
+fi
+# 2. The effective values, for the connections a backup really makes: every address
+# and port sshd listens on, from public and private source addresses.
+rst_pairs=$(rst_listen_pairs)
+[ -n "$rst_pairs" ] || rst_pairs="0.0.0.0 22"
+rst_seen=""
+while read -r rst_laddr rst_lport; do
+    for rst_addr in ${PROBE_SOURCES.join(" ")}; do
+        if ! rst_dump=$(rst_effective "$rst_user" "$rst_addr" "$rst_laddr" "$rst_lport"); then
+            rst_fail "sshd -T could not evaluate the configuration for $rst_user (from $rst_addr to $rst_laddr port $rst_lport): $rst_dump"
+        fi
+        while read -r rst_key rst_want; do
+            rst_have=$(rst_effective_value "$rst_dump" "$rst_key")
+            if [ "$rst_have" != "$rst_want" ] && ! printf '%s' "$rst_seen" | grep -qxF "$rst_key"; then
+                rst_seen="$rst_seen
+$rst_key"
+                rst_problems="$rst_problems
+  - $rst_key is '$rst_have' for $rst_user (from $rst_addr to $rst_laddr port $rst_lport), the tunnel policy needs '$rst_want'; set at:
 $(rst_where "$rst_key" | sed 's/^/      /')"
-    fi
-done <<'RST_EXPECTED'
+            fi
+        done <<'RST_EXPECTED'
 ${expected}
 RST_EXPECTED
-while read -r rst_key rst_want rst_why; do
-    rst_have=$(rst_effective_value "$rst_dump" "$rst_key")
-    if [ "$rst_have" != "<unset>" ] && [ "$rst_have" != "$rst_want" ]; then
-        rst_problems="$rst_problems
+        while read -r rst_key rst_want rst_why; do
+            rst_have=$(rst_effective_value "$rst_dump" "$rst_key")
+            if [ "$rst_have" != "<unset>" ] && [ "$rst_have" != "$rst_want" ] && ! printf '%s' "$rst_seen" | grep -qxF "$rst_key"; then
+                rst_seen="$rst_seen
+$rst_key"
+                rst_problems="$rst_problems
   - $rst_key is '$rst_have': $rst_why; set at:
 $(rst_where "$rst_key" | sed 's/^/      /')"
-    fi
-done <<'RST_UNSET'
+            fi
+        done <<'RST_UNSET'
 ${unset}
 RST_UNSET
+        while IFS=: read -r rst_key rst_why; do
+            [ -n "$rst_key" ] || continue
+            if ! printf '%s' "$rst_seen" | grep -qxF "$rst_key"; then
+                rst_seen="$rst_seen
+$rst_key"
+                rst_problems="$rst_problems
+  - $rst_why; set at:
+$(rst_where "$rst_key" | sed 's/^/      /')
+    Fix: add $rst_user to that list yourself (this library does not edit access lists), or remove the entry that excludes it."
+            fi
+        done <<<"$(rst_access_list_problem "$rst_dump" "$rst_user")"
+    done
+done <<<"$rst_pairs"
 if [ -n "$rst_problems" ]; then
     rst_restore
-    rst_fail "sshd's effective settings for $rst_user conflict with the tunnel policy, so the previous files were restored and sshd was not reloaded.$rst_problems
-  Match blocks sshd reads (the first matching one wins per keyword, before ours if listed earlier):
-$(rst_config_files | while IFS= read -r f; do grep -H -n -i -E '^[[:space:]]*Match[[:space:]]' -- "$f" || true; done | sed 's/^/      /')"
+    rst_fail "sshd's settings for $rst_user conflict with the tunnel policy, so the previous files were restored and sshd was not reloaded.$rst_problems
+  Match blocks sshd reads, in order (the first value read for a keyword wins):
+$(rst_match_lines | sed 's/^/      /')"
 fi`;
 }
 
 /**
  * Renders the script that installs or updates the Match block: under a host-wide
- * lock it writes the block, validates with `sshd -t`, checks `sshd -T -C user=...`
- * against the policy, and reloads sshd only when all passed and something changed.
- * On any failure every touched file is restored and sshd keeps its old config.
+ * lock it writes the block where nothing of sshd_config is read before it, checks
+ * with `sshd -t`, refuses earlier Match blocks that can apply to the account,
+ * checks `sshd -T` for the connections a backup makes, and makes the running sshd
+ * take the files when something changed or an interrupted run left them unapplied.
+ * On any failure or interruption every touched file is restored.
  */
 export function renderSshdApplyScript(args: SshdMatchBlockRenderArgs): string {
     checkArgs(args);
     const placement = args.placement ?? "auto";
     const { begin, end } = managedBlockMarkers(args.user);
     const block = renderMatchBlock(args);
-    // `Match all` ends our block, so lines an admin appends later stay global in effect.
+    // `Match all` ends our block, so the lines that follow keep their own scope.
     const managed = `${begin}\n${block}Match all\n${end}\n`;
     return renderScript(
         `rst_user=${shQuote(args.user)}
@@ -124,8 +172,13 @@ rst_dropin=${shQuote(dropinPath(args.user))}
 rst_begin=${shQuote(begin)}
 rst_end=${shQuote(end)}`,
         SSHD_FUNCTIONS,
-        String.raw`rst_lock
+        bash`rst_lock sshd
 [ -f "$rst_main_config" ] || rst_fail "$rst_main_config does not exist"
+# The policy is written before the account exists (so the key is never accepted
+# without it); an account of that name that is not ours is refused here already.
+if [ "$(rst_account_state "$rst_user")" = foreign ]; then
+    rst_fail "account $rst_user already exists on this host and was not created by reverse-ssh-tunnel; choose another tunnel user name"
+fi
 case "$rst_placement" in
 auto) if rst_includes_dropins; then rst_mode=dropin; else rst_mode=managed-block; fi ;;
 dropin)
@@ -134,11 +187,12 @@ dropin)
     ;;
 *) rst_mode=managed-block ;;
 esac
+if [ "$rst_mode" = dropin ]; then rst_our_file=$rst_dropin; else rst_our_file=$rst_main_config; fi
 rst_backup "$rst_main_config" "$rst_dropin"
 rst_main_mode=$(stat -c '%a' -- "$rst_main_config")
 rst_main_owner=$(stat -c '%U' -- "$rst_main_config")
 rst_main_group=$(stat -c '%G' -- "$rst_main_config")
-rst_stripped=$(mktemp)
+rst_stripped=$(rst_mktemp)
 rst_strip_block "$rst_main_config" "$rst_begin" "$rst_end" >"$rst_stripped"`,
         `if [ "$rst_mode" = dropin ]; then
     rst_install_file "$rst_main_config" "$rst_main_mode" "$rst_main_owner" "$rst_main_group" <"$rst_stripped"
@@ -146,18 +200,21 @@ rst_strip_block "$rst_main_config" "$rst_begin" "$rst_end" >"$rst_stripped"`,
     ${heredoc(`rst_install_file "$rst_dropin" 644 root root`, block)}
 else
     rst_remove "$rst_dropin"
+    rst_block=$(rst_mktemp)
+    rst_merged=$(rst_mktemp)
+    ${heredoc('cat >"$rst_block"', managed)}
+    rst_insert_block "$rst_stripped" "$rst_block" >"$rst_merged"
     # Not a pipeline: rst_install_file must run in this shell so rst_changed sticks.
-    ${heredoc('cat -- "$rst_stripped" - >"$rst_stripped.new"', managed)}
-    rst_install_file "$rst_main_config" "$rst_main_mode" "$rst_main_owner" "$rst_main_group" <"$rst_stripped.new"
-    rm -f -- "$rst_stripped.new"
-fi
-rm -f -- "$rst_stripped"`,
+    rst_install_file "$rst_main_config" "$rst_main_mode" "$rst_main_owner" "$rst_main_group" <"$rst_merged"
+fi`,
         `rst_validate_syntax`,
         renderVerification(args),
-        String.raw`if [ "$rst_changed" = 1 ]; then
+        bash`if [ "$rst_changed" = 1 ] || [ "$rst_pending_before" = 1 ]; then
     rst_reload_sshd
-    rst_note "sshd policy for $rst_user installed ($rst_mode) and sshd reloaded"
+    rst_commit
+    rst_note "sshd policy for $rst_user installed ($rst_mode); sshd ($rst_sshd_mode_used) runs on it"
 else
+    rst_commit
     rst_note "sshd policy for $rst_user already in place ($rst_mode)"
 fi`,
     );
@@ -165,7 +222,8 @@ fi`,
 
 /**
  * Renders the script that removes the Match block (drop-in and managed block) and
- * reloads sshd the same safe way. Removing an absent block is a no-op.
+ * makes sshd take the change the same safe way. Removing an absent block is a
+ * no-op. Revocation does not depend on it: the account and its key are gone first.
  */
 export function renderSshdRemoveScript(args: Pick<SshdMatchBlockRenderArgs, "user">): string {
     validateUserName("user", args.user);
@@ -176,20 +234,22 @@ rst_dropin=${shQuote(dropinPath(args.user))}
 rst_begin=${shQuote(begin)}
 rst_end=${shQuote(end)}`,
         SSHD_FUNCTIONS,
-        String.raw`rst_lock
+        bash`rst_lock sshd
 rst_backup "$rst_main_config" "$rst_dropin"
 rst_remove "$rst_dropin"
 if [ -f "$rst_main_config" ] && grep -qxF -- "$rst_begin" "$rst_main_config"; then
-    rst_stripped=$(mktemp)
+    rst_stripped=$(rst_mktemp)
     rst_strip_block "$rst_main_config" "$rst_begin" "$rst_end" >"$rst_stripped"
     rst_install_file "$rst_main_config" "$(stat -c '%a' -- "$rst_main_config")" \
         "$(stat -c '%U' -- "$rst_main_config")" "$(stat -c '%G' -- "$rst_main_config")" <"$rst_stripped"
-    rm -f -- "$rst_stripped"
 fi
-if [ "$rst_changed" = 1 ]; then
+if [ "$rst_changed" = 1 ] || [ "$rst_pending_before" = 1 ]; then
     rst_validate_syntax
     rst_reload_sshd
-    rst_note "sshd policy for $rst_user removed and sshd reloaded"
+    rst_commit
+    rst_note "sshd policy for $rst_user removed; sshd ($rst_sshd_mode_used) runs without it"
+else
+    rst_commit
 fi`,
     );
 }

@@ -3,73 +3,185 @@ import { renderKeyOptions, TunnelAccount } from "../account";
 import { HostConnection, validateConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
 import { TunnelKeyPair, TunnelKeyAlgorithm } from "../keypair";
-import { defaultServiceUser, ForwardSpec, PLACEHOLDER_KEY, renderSshClientConfig, TunnelService } from "../service";
+import { defaultServiceUser, defaultTunnelUser, ForwardSpec, PLACEHOLDER_KEY, renderSshClientConfig, servicePaths, TunnelService } from "../service";
 import { SshdMatchBlock, SshdPlacement } from "../sshd";
-import { ConfigError, assertUnique, parseHostKeyList, validateHost, validatePort, validateTunnelName, validateUserName } from "../validation";
+import {
+    ConfigError,
+    assertUnique,
+    parseHostKeyList,
+    parsePrivateKeyFingerprint,
+    validateHost,
+    validatePort,
+    validateTunnelName,
+    validateUserName,
+} from "../validation";
 import {
     renderClientConfigInstallScript,
     renderClientConfigRemoveScript,
     renderMainClientConfig,
+    parseBackupSshd,
+    renderReadBackupFactsScript,
     renderReadHostKeysScript,
 } from "./render";
 
 export * from "./render";
 
-/** Inputs of {@link ReverseTunnel}. */
+/**
+ * Inputs of ReverseTunnel.
+ *
+ * Give `main`, `backup` or both. With both, one component builds the whole tunnel.
+ * With `main` only (the main half), the tunnel key is generated and main is set up;
+ * the outputs `privateKey` and `mainHostKeys` feed the backup half in another stack.
+ * With `backup` only (the backup half), `privateKey`, `mainHostKeys` and
+ * `mainPublicHost` must be given. Every other setting defaults from the name alone,
+ * the same in both halves.
+ *
+ * `name`, `port`, `extraForwards`, `backupSshPort`, the account names,
+ * `keyAlgorithm`, `sshdPlacement` and the flags stay plain values: they name
+ * accounts, units, files and the ports main listens on (what the tunnel is), so a
+ * change must show at preview as a planned replacement. Values that may come from
+ * another resource (addresses, ports, users, host keys, private keys) take Inputs.
+ */
 export interface ReverseTunnelArgs {
-    /** Backup name (1-24 of a-z, 0-9, '-'); used in account, unit and host-alias names. */
-    readonly name: string;
-    /** How Pulumi reaches main. */
-    readonly main: HostConnection;
-    /** Main's address as the backup dials it. Default: `main.host`. */
-    readonly mainPublicHost?: string;
-    /** Main's SSH port as the backup dials it. Default: `main.port` or 22. */
-    readonly mainPublicPort?: number;
-    /** How Pulumi reaches the backup (directly at home, or through main via `proxy`). */
-    readonly backup: HostConnection;
-    /** Main's loopback port that reaches the backup's SSH. Required (1024-65535). */
+    /**
+     * Backup name (1-24 of a-z, 0-9, '-'); used in account, unit and host-alias names.
+     * @default the resource name
+     */
+    readonly name?: string;
+    /** How Pulumi reaches main. Omit it for the backup half only. */
+    readonly main?: HostConnection;
+    /**
+     * Main's address as the backup dials it. Required without `main`.
+     * @default main.host
+     */
+    readonly mainPublicHost?: pulumi.Input<string>;
+    /**
+     * Main's SSH port as the backup dials it.
+     * @default main.port, else 22
+     */
+    readonly mainPublicPort?: pulumi.Input<number>;
+    /** How Pulumi reaches the backup (directly at home, or through main via `proxy`). Omit it for the main half only. */
+    readonly backup?: HostConnection;
+    /** Main's loopback port that reaches the backup's SSH (1024-65535). Required. */
     readonly port: number;
-    /** Further forwards (e.g. a web UI), each pinned to its own port. Default none. */
-    readonly extraForwards?: readonly ForwardSpec[];
-    /** Tunnel account on main. Default `tunnel-<name>`. */
+    /**
+     * Further forwards (e.g. a web UI), each pinned to its own port on main.
+     * @default none
+     */
+    readonly extraForwards?: ForwardSpec[];
+    /**
+     * Tunnel account on main.
+     * @default "tunnel-<name>"
+     */
     readonly tunnelUser?: string;
-    /** Account on the backup that `ssh backup-<name>` logs into. Default `pi`. */
+    /**
+     * Account on the backup that `ssh backup-<name>` logs into. The default is the
+     * account Pulumi logs into on the backup, because it certainly exists and accepts
+     * SSH keys; Raspberry Pi OS has had no `pi` account since 2022. Apply fails with a
+     * clear error when the account does not exist.
+     * @default backup.user, else "root"
+     */
     readonly loginUser?: string;
-    /** Service account on the backup. Default `rst-<name>`. */
+    /**
+     * Port of the backup's own sshd, the target of main's forward. The default is where
+     * the backup's sshd really listens, read on the backup at apply (its ssh.socket,
+     * else `sshd -T`).
+     * @default read on the backup
+     */
+    readonly backupSshPort?: number;
+    /**
+     * Service account on the backup.
+     * @default "rst-<name>"
+     */
     readonly serviceUser?: string;
-    /** Tunnel key algorithm. Default `ED25519`. */
+    /**
+     * Tunnel key algorithm.
+     * @default "ED25519"
+     */
     readonly keyAlgorithm?: TunnelKeyAlgorithm;
-    /** Change to rotate the tunnel key. Default none. */
+    /**
+     * Change to rotate the tunnel key.
+     * @default none
+     */
     readonly keyRotation?: string;
-    /** Last day (`YYYYMMDD`) main accepts the key. Default: no expiry. */
+    /**
+     * Last day (`YYYYMMDD`) main accepts the key.
+     * @default no expiry
+     */
     readonly keyExpiry?: string;
-    /** sshd `from=` patterns the key is accepted from. Default: anywhere. */
-    readonly allowedSources?: readonly string[];
-    /** Where main's Match block goes. Default `auto`. */
+    /**
+     * sshd `from=` patterns the key is accepted from.
+     * @default anywhere
+     */
+    readonly allowedSources?: string[];
+    /**
+     * Where main's Match block goes.
+     * @default "auto"
+     */
     readonly sshdPlacement?: SshdPlacement;
-    /** Install main's `ssh backup-<name>` client config under /etc/ssh/ssh_config.d. Default true. */
+    /**
+     * Install main's `ssh backup-<name>` client config under /etc/ssh/ssh_config.d
+     * (it needs the backup's host keys: from `backup`, or `backupHostKeys`).
+     * @default true
+     */
     readonly installClientConfig?: boolean;
     /**
      * The backup is compromised or unreachable: backup-side resources are retained on
-     * delete so destroy needs main only. Default false.
+     * delete so destroy needs main only.
+     * @default false
      */
     readonly compromised?: boolean;
+    /** Backup half only: the tunnel's private key, the main half's `privateKey` output (secret). */
+    readonly privateKey?: pulumi.Input<string>;
+    /** Backup half only: main's host keys, the main half's `mainHostKeys` output. */
+    readonly mainHostKeys?: pulumi.Input<string[]>;
+    /** Main half only: the backup's host keys (the backup half's `backupHostKeys` output), so main's `ssh backup-<name>` config can be installed. */
+    readonly backupHostKeys?: pulumi.Input<string[]>;
 }
 
-/** Checks plain settings and returns the defaults filled in (throws {@link ConfigError}). */
-export function resolveTunnelSettings(args: ReverseTunnelArgs) {
-    validateConnection("main.connection", args.main);
-    validateConnection("backup.connection", args.backup);
-    const name = validateTunnelName("name", args.name);
+/** Dial retries towards main unless the connection sets its own (about 36 s in all). */
+export const MAIN_DIAL_ERROR_LIMIT = 15;
+/** Dial retries towards a backup unless the connection sets its own (about 61 s in all). */
+export const BACKUP_DIAL_ERROR_LIMIT = 20;
+
+/** True when `v` is known now (not an Output or a promise). */
+function isKnown(v: unknown): boolean {
+    return !pulumi.Output.isInstance(v) && !(v instanceof Promise);
+}
+
+/**
+ * Checks the settings that are known now and returns the defaults filled in (throws
+ * ConfigError naming the setting). `mainPublicHost`, `mainPublicPort` and the
+ * default `loginUser` (from `backup.user`) may be Outputs; those are checked when
+ * they resolve, before the command that needs them runs.
+ *
+ * @param defaultName - the name when `args.name` is not given (ReverseTunnel passes its resource name).
+ */
+export function resolveTunnelSettings(args: ReverseTunnelArgs, defaultName?: string) {
+    if (args.main === undefined && args.backup === undefined) {
+        throw new ConfigError("main", "give main, backup or both (a ReverseTunnel needs at least one side)");
+    }
+    if (args.main !== undefined) validateConnection("main.connection", args.main);
+    if (args.backup !== undefined) validateConnection("backup.connection", args.backup);
+    const name = validateTunnelName("name", args.name ?? defaultName);
     const port = validatePort("port", args.port, 1024);
-    const forwards: ForwardSpec[] = [{ remotePort: port, localPort: 22, localHost: "localhost" }, ...(args.extraForwards ?? [])];
+    const backupSshPort = args.backupSshPort === undefined ? undefined : validatePort("backupSshPort", args.backupSshPort);
+    const forwards: ForwardSpec[] = [{ remotePort: port, localPort: backupSshPort ?? 22, localHost: "127.0.0.1" }, ...(args.extraForwards ?? [])];
     forwards.forEach((f, i) => validatePort(`forwards[${i}].remotePort`, f.remotePort, 1024));
     assertUnique("forwards", "remote port", forwards.map((f) => f.remotePort));
-    const mainPublicHost = validateHost("mainPublicHost", args.mainPublicHost ?? args.main.host);
-    const mainPublicPort = validatePort("mainPublicPort", args.mainPublicPort ?? args.main.port ?? 22);
-    const tunnelUser = validateUserName("tunnelUser", args.tunnelUser ?? `tunnel-${name}`);
+    if (args.main === undefined) {
+        for (const k of ["mainPublicHost", "privateKey", "mainHostKeys"] as const) {
+            if (args[k] === undefined) throw new ConfigError(k, "required for the backup half (no main): take it from the main half's outputs");
+        }
+    }
+    const mainPublicHost: pulumi.Input<string> = args.mainPublicHost ?? args.main!.host;
+    const mainPublicPort: pulumi.Input<number> = args.mainPublicPort ?? args.main?.port ?? 22;
+    if (isKnown(mainPublicHost)) validateHost("mainPublicHost", mainPublicHost);
+    if (isKnown(mainPublicPort)) validatePort("mainPublicPort", mainPublicPort);
+    const tunnelUser = validateUserName("tunnelUser", args.tunnelUser ?? defaultTunnelUser(name));
     const serviceUser = validateUserName("serviceUser", args.serviceUser ?? defaultServiceUser(name));
-    const loginUser = validateUserName("loginUser", args.loginUser ?? "pi");
+    const loginUser: pulumi.Input<string> = args.loginUser ?? args.backup?.user ?? "root";
+    if (isKnown(loginUser)) validateUserName("loginUser", loginUser);
     if (args.keyRotation !== undefined && typeof args.keyRotation !== "string") {
         throw new ConfigError("keyRotation", "must be a string");
     }
@@ -77,7 +189,7 @@ export function resolveTunnelSettings(args: ReverseTunnelArgs) {
         throw new ConfigError("keyAlgorithm", `${JSON.stringify(args.keyAlgorithm)} is not supported; use "ED25519" or "RSA"`);
     }
     const listenPorts = forwards.map((f) => f.remotePort);
-    // Render once with a placeholder key: every remaining check runs now, not mid-apply.
+    // Render once with placeholders: every remaining check runs now, not mid-apply.
     renderKeyOptions({
         user: tunnelUser,
         listenPorts,
@@ -85,146 +197,217 @@ export function resolveTunnelSettings(args: ReverseTunnelArgs) {
         ...(args.keyExpiry !== undefined ? { expiry: args.keyExpiry } : {}),
         ...(args.allowedSources !== undefined ? { allowedSources: args.allowedSources } : {}),
     });
-    renderSshClientConfig({ name, mainHost: mainPublicHost, mainPort: mainPublicPort, tunnelUser, serviceUser, forwards, mainHostKeys: [PLACEHOLDER_KEY] });
-    return { name, port, forwards, listenPorts, mainPublicHost, mainPublicPort, tunnelUser, serviceUser, loginUser };
+    renderSshClientConfig({
+        name,
+        mainHost: isKnown(mainPublicHost) ? (mainPublicHost as string) : "pending.invalid",
+        mainPort: isKnown(mainPublicPort) ? (mainPublicPort as number) : 22,
+        tunnelUser,
+        serviceUser,
+        forwards,
+        mainHostKeys: [PLACEHOLDER_KEY],
+    });
+    return { name, port, forwards, listenPorts, mainPublicHost, mainPublicPort, tunnelUser, serviceUser, loginUser, backupSshPort };
 }
 
 /**
  * One backup's complete reverse tunnel: keypair, tunnel account and sshd policy on
- * main, the service on the backup, and main's client entry for `ssh backup-<name>`.
+ * main, the service on the backup, and main's client entry for `ssh backup-<name>`;
+ * or one half of it (see ReverseTunnelArgs).
  *
- * Order on create: account, then policy (the key file is only consulted once the
- * policy points sshd at it), then the backup. On delete the reverse: the backup
- * (unless compromised), the policy, then the account, whose removal kills the live
- * tunnel.
+ * Order on create: policy, then account (so the key is never accepted without the
+ * policy in force), then the backup. On delete the reverse: the backup (unless
+ * compromised), then the account, whose removal kills the live tunnel, and only then
+ * the policy: revocation never depends on sshd taking a configuration change.
  */
 export class ReverseTunnel extends pulumi.ComponentResource {
+    /** The backup's name. */
+    readonly backupName: pulumi.Output<string>;
     /** Main's loopback port of the backup's SSH. */
-    readonly port: number;
+    readonly port: pulumi.Output<number>;
     /** All forwarded ports on main. */
-    readonly ports: number[];
+    readonly ports: pulumi.Output<number[]>;
+    /** The tunnel account on main. */
+    readonly tunnelUser: pulumi.Output<string>;
+    /** The systemd unit on the backup. */
+    readonly unitName: pulumi.Output<string>;
     /** SHA256 fingerprint of the tunnel key. */
     readonly keyFingerprint: pulumi.Output<string>;
-    /** The tunnel key's public half. */
+    /** The tunnel key's public half (OpenSSH line). */
     readonly publicKey: pulumi.Output<string>;
-    /** Ready-to-paste `~/.ssh/config` block for main (`ssh backup-<name>`). */
+    /** The tunnel key's private half (secret): the backup half's `privateKey` input. */
+    readonly privateKey: pulumi.Output<string>;
+    /** Main's host keys (OpenSSH lines): the backup half's `mainHostKeys` input. */
+    readonly mainHostKeys: pulumi.Output<string[]>;
+    /** The backup's host keys (OpenSSH lines), read from the backup or given; empty when neither. */
+    readonly backupHostKeys: pulumi.Output<string[]>;
+    /** Ready-to-paste `~/.ssh/config` block for main (`ssh backup-<name>`); empty without the backup's host keys. */
     readonly sshConfig: pulumi.Output<string>;
-    /** The backup's name. */
-    readonly backupName: string;
-    /** The tunnel account on main. */
-    readonly tunnelUser: string;
-    /** The unit on the backup. */
-    readonly unitName: string;
-    /** Last day main accepts the key (`YYYYMMDD`), when an expiry is set. */
-    readonly keyExpiry?: string;
-    /** A reminder to rotate before the expiry, when one is set. */
-    readonly rotationReminder?: string;
+    /** Last day main accepts the key (`YYYYMMDD`); empty without an expiry. */
+    readonly keyExpiry: pulumi.Output<string>;
+    /** A reminder to rotate before the expiry; empty without an expiry. */
+    readonly rotationReminder: pulumi.Output<string>;
 
     constructor(name: string, args: ReverseTunnelArgs, opts?: pulumi.ComponentResourceOptions) {
         super("reverse-ssh-tunnel:index:ReverseTunnel", name, {}, opts);
-        const s = resolveTunnelSettings(args);
+        const s = resolveTunnelSettings(args, name);
         const listenPorts = s.listenPorts;
         const retain = args.compromised === true ? { retainOnDelete: true } : {};
+        // Dial retries where the library relies on reconnecting (upstream: limit N = N+1
+        // attempts, backoff 0.1 s x1.5 capped at 5 s, ~11 s for 10). Main: 15 (~36 s), for an
+        // sshd restart under load. Backup: 20 (~61 s), for a reboot (a Pi takes 30-60 s) and,
+        // through main, for the tunnel's own reconnect (<= ConnectTimeout + RestartSec = 13 s).
+        // An explicit dialErrorLimit wins.
+        const main = args.main === undefined ? undefined : { dialErrorLimit: MAIN_DIAL_ERROR_LIMIT, ...args.main };
+        const backup = args.backup === undefined ? undefined : { dialErrorLimit: BACKUP_DIAL_ERROR_LIMIT, ...args.backup };
 
-        const keys = new TunnelKeyPair(
-            `${name}`,
-            { ...(args.keyAlgorithm !== undefined ? { algorithm: args.keyAlgorithm } : {}), ...(args.keyRotation !== undefined ? { rotation: args.keyRotation } : {}) },
-            { parent: this },
-        );
-        const mainHostKeys = remoteScript(
-            `${name}-main-hostkeys`,
-            { connection: args.main, connectionKey: "main.connection", create: renderReadHostKeysScript() },
-            { parent: this },
-        );
-        const account = new TunnelAccount(
-            `${name}`,
-            {
-                connection: args.main,
-                user: s.tunnelUser,
-                listenPorts,
-                publicKey: keys.publicKey,
-                description: `backup ${s.name}`,
-                overlapKeysOnUpdate: true,
-                ...(args.keyExpiry !== undefined ? { expiry: args.keyExpiry } : {}),
-                ...(args.allowedSources !== undefined ? { allowedSources: args.allowedSources } : {}),
-            },
-            { parent: this },
-        );
-        const policy = new SshdMatchBlock(
-            `${name}`,
-            {
-                connection: args.main,
-                user: s.tunnelUser,
-                listenPorts,
-                description: `backup ${s.name}`,
-                ...(args.sshdPlacement !== undefined ? { placement: args.sshdPlacement } : {}),
-            },
-            { parent: this, dependsOn: [account] },
-        );
-        const service = new TunnelService(
-            `${name}`,
-            {
-                connection: args.backup,
-                name: s.name,
-                mainHost: s.mainPublicHost,
-                mainPort: s.mainPublicPort,
-                tunnelUser: s.tunnelUser,
-                serviceUser: s.serviceUser,
-                forwards: s.forwards,
-                mainHostKeys: mainHostKeys.stdout.apply((out) => parseHostKeyList("main host keys", out).map((k) => k.line)),
-                privateKey: keys.privateKey,
-                ...(args.compromised !== undefined ? { compromised: args.compromised } : {}),
-            },
-            { parent: this, dependsOn: [policy] },
-        );
-        // Rotation without downtime: main accepted the new key next to the old one
-        // (account update); once the backup has switched, only the new key remains.
-        remoteScript(
-            `${name}-key-finalize`,
-            { connection: args.main, connectionKey: "main.connection", create: account.finalizeCommand },
-            { parent: this, dependsOn: [service] },
-        );
-        const backupHostKeys = remoteScript(
-            `${name}-backup-hostkeys`,
-            { connection: args.backup, connectionKey: "backup.connection", create: renderReadHostKeysScript() },
-            { parent: this, ...retain },
-        );
-        const clientArgs = backupHostKeys.stdout.apply((out) => ({
-            name: s.name,
-            port: s.port,
-            loginUser: s.loginUser,
-            backupHostKeys: parseHostKeyList("backup host keys", out).map((k) => k.line),
-        }));
-        if (args.installClientConfig !== false) {
+        // The key: generated by the main half (or the whole tunnel), given to the backup half.
+        let publicKey: pulumi.Output<string>;
+        let privateKey: pulumi.Output<string>;
+        let keyFingerprint: pulumi.Output<string>;
+        if (main !== undefined) {
+            const keys = new TunnelKeyPair(
+                `${name}`,
+                { ...(args.keyAlgorithm !== undefined ? { algorithm: args.keyAlgorithm } : {}), ...(args.keyRotation !== undefined ? { rotation: args.keyRotation } : {}) },
+                { parent: this },
+            );
+            ({ publicKey, privateKey, fingerprint: keyFingerprint } = keys);
+        } else {
+            // Checked before the service gets it: a bad key fails the install before it runs.
+            const checked = pulumi.secret(args.privateKey!).apply((k) => ({ key: k, ...parsePrivateKeyFingerprint("privateKey", k) }));
+            privateKey = checked.apply((c) => c.key);
+            publicKey = pulumi.unsecret(checked.apply((c) => c.publicKey));
+            keyFingerprint = pulumi.unsecret(checked.apply((c) => c.fingerprint));
+        }
+
+        let mainHostKeys: pulumi.Output<string[]>;
+        let account: TunnelAccount | undefined;
+        let policy: SshdMatchBlock | undefined;
+        if (main !== undefined) {
+            const read = remoteScript(`${name}-main-hostkeys`, { connection: main, connectionKey: "main.connection", create: renderReadHostKeysScript() }, { parent: this });
+            mainHostKeys = read.stdout.apply((out) => parseHostKeyList("main host keys", out).map((k) => k.line));
+            policy = new SshdMatchBlock(
+                `${name}`,
+                {
+                    connection: main,
+                    user: s.tunnelUser,
+                    listenPorts,
+                    description: `backup ${s.name}`,
+                    ...(args.sshdPlacement !== undefined ? { placement: args.sshdPlacement } : {}),
+                },
+                { parent: this },
+            );
+            account = new TunnelAccount(
+                `${name}`,
+                {
+                    connection: main,
+                    user: s.tunnelUser,
+                    listenPorts,
+                    publicKey,
+                    description: `backup ${s.name}`,
+                    // A compromised backup gets no overlap: its old key dies at once.
+                    overlapKeysOnUpdate: args.compromised !== true,
+                    ...(args.keyExpiry !== undefined ? { expiry: args.keyExpiry } : {}),
+                    ...(args.allowedSources !== undefined ? { allowedSources: args.allowedSources } : {}),
+                },
+                { parent: this, dependsOn: [policy] },
+            );
+        } else {
+            mainHostKeys = pulumi.output(args.mainHostKeys!).apply((keys) => parseHostKeyList("mainHostKeys", keys.join("\n")).map((k) => k.line));
+        }
+
+        let service: TunnelService | undefined;
+        let backupHostKeys: pulumi.Output<string[]> = pulumi.output(args.backupHostKeys ?? []);
+        if (backup !== undefined) {
+            const facts = remoteScript(
+                `${name}-backup-hostkeys`,
+                { connection: backup, connectionKey: "backup.connection", create: pulumi.output(s.loginUser).apply(renderReadBackupFactsScript) },
+                { parent: this, ...retain },
+            );
+            const backupSshd = facts.stdout.apply((out) => [parseBackupSshd("backup sshd", out)] as const);
+            backupHostKeys = facts.stdout.apply((out) => parseHostKeyList("backup host keys", out).map((k) => k.line));
+            service = new TunnelService(
+                `${name}`,
+                {
+                    connection: backup,
+                    name: s.name,
+                    mainHost: s.mainPublicHost,
+                    mainPort: s.mainPublicPort,
+                    tunnelUser: s.tunnelUser,
+                    serviceUser: s.serviceUser,
+                    forwards: backupSshd.apply(([sshd]) => [{ ...s.forwards[0]!, localHost: sshd.host, localPort: s.backupSshPort ?? sshd.port }, ...s.forwards.slice(1)]),
+                    mainHostKeys,
+                    privateKey,
+                    ...(args.compromised !== undefined ? { compromised: args.compromised } : {}),
+                },
+                { parent: this, ...(account !== undefined ? { dependsOn: [account] } : {}) },
+            );
+        }
+        if (main !== undefined && account !== undefined && service !== undefined) {
+            // Rotation without downtime: main accepted the new key next to the old one
+            // (account update); once the backup has switched, only the new key remains.
+            // The main half alone has no backup to wait for: the previous key then
+            // expires by itself ROTATION_OVERLAP_MINUTES after the rotation.
+            remoteScript(
+                `${name}-key-finalize`,
+                { connection: main, connectionKey: "main.connection", create: account.finalizeCommand },
+                { parent: this, dependsOn: [service] },
+            );
+        }
+        // Main's client entry needs the backup's host keys: read from it, or given.
+        const haveBackupKeys = backup !== undefined || args.backupHostKeys !== undefined;
+        const clientArgs = haveBackupKeys
+            ? pulumi.all([backupHostKeys, s.loginUser]).apply(([keys, loginUser]) => ({
+                  name: s.name,
+                  port: s.port,
+                  loginUser,
+                  backupHostKeys: parseHostKeyList("backupHostKeys", keys.join("\n")).map((k) => k.line),
+              }))
+            : undefined;
+        if (main !== undefined && clientArgs !== undefined && args.installClientConfig !== false) {
             remoteScript(
                 `${name}-client-config`,
                 {
-                    connection: args.main,
+                    connection: main,
                     connectionKey: "main.connection",
                     create: clientArgs.apply(renderClientConfigInstallScript),
                     delete: renderClientConfigRemoveScript(s.name),
                 },
-                { parent: this, dependsOn: [service] },
+                { parent: this, dependsOn: [service ?? account!] },
             );
         }
 
-        this.port = s.port;
-        this.ports = listenPorts;
-        this.keyFingerprint = keys.fingerprint;
-        this.publicKey = keys.publicKey;
-        this.sshConfig = clientArgs.apply(renderMainClientConfig);
-        this.backupName = s.name;
-        this.tunnelUser = s.tunnelUser;
-        this.unitName = service.unitName;
-        if (args.keyExpiry !== undefined) {
-            this.keyExpiry = args.keyExpiry;
-            this.rotationReminder = `the tunnel key of backup ${s.name} stops working after ${args.keyExpiry.slice(0, 4)}-${args.keyExpiry.slice(4, 6)}-${args.keyExpiry.slice(6)}: change keyRotation (and keyExpiry) and run pulumi up before then`;
-        }
+        this.backupName = pulumi.output(s.name);
+        this.port = pulumi.output(s.port);
+        this.ports = pulumi.output(listenPorts);
+        this.tunnelUser = pulumi.output(s.tunnelUser);
+        this.unitName = pulumi.output(servicePaths(s.name).unitName);
+        this.keyFingerprint = keyFingerprint;
+        this.publicKey = publicKey;
+        this.privateKey = pulumi.secret(privateKey);
+        this.mainHostKeys = mainHostKeys;
+        this.backupHostKeys = backupHostKeys;
+        this.sshConfig = clientArgs !== undefined ? clientArgs.apply(renderMainClientConfig) : pulumi.output("");
+        const expiry = args.keyExpiry;
+        this.keyExpiry = pulumi.output(expiry ?? "");
+        this.rotationReminder = pulumi.output(
+            expiry === undefined
+                ? ""
+                : `the tunnel key of backup ${s.name} stops working after ${expiry.slice(0, 4)}-${expiry.slice(4, 6)}-${expiry.slice(6)}: change keyRotation (and keyExpiry) and run pulumi up before then`,
+        );
         this.registerOutputs({
+            backupName: this.backupName,
             port: this.port,
-            keyFingerprint: this.keyFingerprint,
-            sshConfig: this.sshConfig,
+            ports: this.ports,
             tunnelUser: this.tunnelUser,
+            unitName: this.unitName,
+            keyFingerprint: this.keyFingerprint,
+            publicKey: this.publicKey,
+            privateKey: this.privateKey,
+            mainHostKeys: this.mainHostKeys,
+            backupHostKeys: this.backupHostKeys,
+            sshConfig: this.sshConfig,
+            keyExpiry: this.keyExpiry,
+            rotationReminder: this.rotationReminder,
         });
     }
 }

@@ -80,6 +80,23 @@ export function validatePrivateKey(key: string, value: unknown): string {
 }
 
 /**
+ * Parses a pinned host key for a provisioning connection. RSA pins are refused: the
+ * command provider (upstream 1.2.1) then offers only `ssh-rsa` (SHA-1) for the host
+ * key, which OpenSSH >= 8.8 no longer accepts, so every command would fail with "no
+ * common algorithm for host key".
+ */
+export function parseHostKeyPin(key: string, value: unknown): ParsedPublicKey {
+    const parsed = parsePublicKey(key, value);
+    if (parsed.type === "rsa") {
+        throw new ConfigError(
+            key,
+            "RSA host-key pins do not work with @pulumi/command (it then offers only ssh-rsa/SHA-1, which OpenSSH >= 8.8 refuses): pin the host's ed25519 (or ECDSA) key instead, e.g. the line of /etc/ssh/ssh_host_ed25519_key.pub on the host, or `ssh-keyscan -t ed25519 HOST` checked against `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` run there",
+        );
+    }
+    return parsed;
+}
+
+/**
  * The public half and `SHA256:` fingerprint of an unencrypted private key, e.g. a
  * tunnel key handed to the backup half of a tunnel. The key never appears in an error.
  */

@@ -9,6 +9,10 @@ const HOSTNAME_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
  * reach ssh, sshd or a script.
  */
 export function validateHost(key: string, value: unknown): string {
+    if (typeof value === "string" && value.includes("%")) {
+        // ssh_config expands %-tokens and systemd %-specifiers in HostName and unit lines.
+        throw new ConfigError(key, `invalid host ${JSON.stringify(value)}: IPv6 zone IDs ('%') are not supported; use a global address or a DNS name`);
+    }
     if (typeof value === "string" && value.length > 0 && value.length <= 253) {
         if (isIP(value) !== 0) {
             return value;

@@ -56,7 +56,8 @@ before(async () => {
                     state.privateKeyOpenssh = "-----BEGIN OPENSSH PRIVATE KEY-----\nmock\n-----END OPENSSH PRIVATE KEY-----\n";
                 }
                 if (args.type === "command:remote:Command") {
-                    state.stdout = args.name.endsWith("hostkeys") ? `${HOST_KEY}\n` : "";
+                    // The host-key reads; the backup's also reports where its sshd listens.
+                    state.stdout = args.name.endsWith("hostkeys") ? `${HOST_KEY}\n# sshd 127.0.0.1 22\n` : "";
                     state.stderr = "";
                 }
                 return { id: `${args.name}-id`, state };
@@ -89,8 +90,8 @@ test("main's connection comes from the Outputs, checked and defaulted", () => {
     assert.equal(c.user, "admin");
     assert.equal(c.hostKey, HOST_KEY);
     assert.match(c.privateKey, /BEGIN PRIVATE KEY/);
-    // A non-root login runs every script through sudo -n.
-    assert.match(unwrap(onMain[0]!.inputs.create), /^sudo -n -- \/bin\/bash -c /);
+    // A non-root login runs every script through sudo -n (the scripts travel on stdin).
+    assert.equal(unwrap(onMain[0]!.inputs.create), "sudo -n -- /bin/bash -s -- create");
 });
 
 test("the backup dials main's host by default and the outputs are typed", async () => {
@@ -99,5 +100,5 @@ test("the backup dials main's host by default and the outputs are typed", async 
     assert.match(sshConfig, /Host backup-nas/);
     const service = seen.find((s) => s.type === "command:remote:Command" && s.name === "nas-service");
     assert.ok(service, "service command registered");
-    assert.match(unwrap(service.inputs.create), /203\.0\.113\.10/);
+    assert.match(unwrap(service.inputs.stdin), /203\.0\.113\.10/);
 });

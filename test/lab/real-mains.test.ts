@@ -3,6 +3,10 @@
  * mains"): each test names the finding it covers and ran red on the code before the
  * fix. Real sshd and systemd on the lab's hosts; the leaked key is used for real.
  */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import * as c from "../../components";
 import { LabDescription, loadLab } from "../../lab/client";
@@ -46,16 +50,16 @@ describe.sequential("real mains: revocation, rotation, listeners, expiry, forwar
         expect(revokeMs).toBeLessThan(60_000);
     });
 
-    it("finding Medium/rotation+narrowing: only the previous key overlaps, with the new options and an expiry; the finalizer ends its live session", async () => {
+    it("finding Medium/rotation+narrowing: only the previous key overlaps, with the new options and an expiry; the finalizer ends the old key's live sessions", async () => {
         const a = await applyTunnel(T, lab);
         const user = `tunnel-${T.name}`;
-        const b = generateTunnelKey();
+        const nat = lab.router.wanAddress;
         const account = (publicKey: string, extra: Partial<c.TunnelAccountRenderArgs>) =>
             runScript(lab.main, c.renderAccountApplyScript({ user, listenPorts: [T.port], publicKey, description: `backup ${T.name}`, keepPreviousKey: true, ...extra }), { lab });
         // Rotation while the backup has not switched yet: A stays, bounded.
+        const b = generateTunnelKey();
         await account(b.publicKey, {});
-        const file = await sh(lab.main, `grep -v '^#' ${c.authorizedKeysPath(user)}`);
-        const lines = file.trim().split("\n");
+        const lines = (await sh(lab.main, `grep -v '^#' ${c.authorizedKeysPath(user)}`)).trim().split("\n");
         expect(lines).toHaveLength(2);
         expect(lines[0]).toContain(b.publicKey);
         expect(lines[1]).toContain(a.key.publicKey);
@@ -64,21 +68,34 @@ describe.sequential("real mains: revocation, rotation, listeners, expiry, forwar
         expect(expMs - Date.now()).toBeGreaterThan(25 * 60_000);
         expect(expMs - Date.now()).toBeLessThanOrEqual(c.ROTATION_OVERLAP_MINUTES * 60_000);
         expect(await tunnelWorks(lab.main, T.name, T.backupHost)).toBe(true);
-        // A second rotation keeps only the immediately previous key (B), never A.
-        const d = generateTunnelKey();
-        await account(d.publicKey, {});
-        const after2 = await sh(lab.main, `grep -v '^#' ${c.authorizedKeysPath(user)}`);
-        expect(after2).not.toContain(a.key.publicKey);
-        expect(keyRefused(lab, user, a.key.privateKey)).toBe(true);
-        // Narrowing the sources applies to the overlapping key too.
-        await account(d.publicKey, { allowedSources: ["192.0.2.1"] });
-        expect(await sh(lab.main, `grep previous-key ${c.authorizedKeysPath(user)}`)).toContain('from="192.0.2.1"');
-        expect(keyRefused(lab, user, b.privateKey)).toBe(true);
-        // The backup's live session (key A) is still up; the finalizer ends it.
-        expect((await sh(lab.main, `ss -Hltn 'sport = :${T.port}'`)).trim()).not.toBe("");
-        await runScript(lab.main, c.renderAccountFinalizeScript({ user, listenPorts: [T.port], publicKey: d.publicKey, description: `backup ${T.name}`, allowedSources: ["192.0.2.1"] }), { lab });
-        expect(await waitFor(async () => (await sh(lab.main, `ss -Hltn 'sport = :${T.port}'`)).trim() === "", 5000, 200)).toBeGreaterThanOrEqual(0);
-        expect((await sh(lab.main, `grep -c -v '^#' ${c.authorizedKeysPath(user)}`)).trim()).toBe("1");
+        // An attacker holding A keeps a session open during the overlap.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rst-att-"));
+        fs.writeFileSync(path.join(dir, "k"), a.key.privateKey, { mode: 0o600 });
+        const attacker = spawn("ssh", ["-F", "/dev/null", "-i", path.join(dir, "k"), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${lab.knownHostsPath}`, "-N", `${user}@${lab.hosts[lab.main]!.addresses.operator}`], { stdio: "ignore" });
+        let attackerExited = false;
+        attacker.on("exit", () => (attackerExited = true));
+        await new Promise((r) => setTimeout(r, 1500));
+        expect(attackerExited).toBe(false);
+        try {
+            // A second rotation keeps only the immediately previous key (B), never A.
+            const d = generateTunnelKey();
+            await account(d.publicKey, {});
+            expect(await sh(lab.main, `grep -v '^#' ${c.authorizedKeysPath(user)}`)).not.toContain(a.key.publicKey);
+            expect(keyRefused(lab, user, a.key.privateKey)).toBe(true);
+            // Narrowing the sources to the backup's NAT address applies to the overlapping key too.
+            await account(d.publicKey, { allowedSources: [nat] });
+            expect(await sh(lab.main, `grep previous-key ${c.authorizedKeysPath(user)}`)).toContain(`from="${nat}"`);
+            expect(keyRefused(lab, user, b.privateKey)).toBe(true);
+            // The backup switches to D; then the finalizer leaves D alone and ends A's live session.
+            await runScript(T.backupHost, c.renderKeyInstallScript({ name: T.name }), { lab, stdin: d.privateKey });
+            await runScript(lab.main, c.renderAccountFinalizeScript({ user, listenPorts: [T.port], publicKey: d.publicKey, description: `backup ${T.name}`, allowedSources: [nat] }), { lab });
+            expect(await waitFor(async () => attackerExited, 5000, 200)).toBeGreaterThanOrEqual(0);
+            expect((await sh(lab.main, `grep -c -v '^#' ${c.authorizedKeysPath(user)}`)).trim()).toBe("1");
+            expect(await tunnelWorks(lab.main, T.name, T.backupHost)).toBe(true);
+        } finally {
+            attacker.kill();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("finding Low 1: a squatter on main's [::1]:PORT gets neither the tunnel nor main's `ssh backup-<name>`", async () => {
@@ -101,9 +118,11 @@ describe.sequential("real mains: revocation, rotation, listeners, expiry, forwar
     });
 
     it("finding Low 5: with main as an IP literal, an extra forward to a LAN target still gets through the unit's address filter", async () => {
-        const lan = lab.hosts[T.backupHost]!.addresses.lan!;
+        // Another host on the backup's home LAN (a NAS, say): backup2.
+        const lan = lab.hosts["backup2"]!.addresses.lan!;
         expect(c.isIpLiteral(lab.hosts[lab.main]!.addresses.public!)).toBe(true);
         await applyTunnel({ ...T, extraForwards: [{ remotePort: T.port + 1, localHost: lan, localPort: 22 }] }, lab);
+        expect(await sh(T.backupHost, `systemctl show -P IPAddressAllow ${c.servicePaths(T.name).unitName}`)).toContain(lan);
         const banner = await sh(lab.main, `timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${T.port + 1}; head -c 7 <&3'`, { allowFail: true });
         expect(banner).toBe("SSH-2.0");
     });

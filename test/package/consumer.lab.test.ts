@@ -1,9 +1,11 @@
 /**
- * The example consumer under the real engine on the lab: a fresh project that
+ * The example consumers under the real engine on the lab: fresh projects that
  * installed the packed tarball (no repo paths, no TS_NODE_* or transpile-only
- * switches, its own Pulumi-default tsconfig) runs `pulumi up`, main's admin reaches
+ * switches, their own Pulumi-default tsconfig) run `pulumi up`, main's admin reaches
  * the backup with `ssh backup-nas` through the tunnel, a second up changes nothing,
- * and destroy removes the tunnel account.
+ * and destroy removes the tunnel account and listener. Two consumers: the whole
+ * tunnel with main's connection from Outputs (examples/consumer-ts), and the same
+ * tunnel built from its main and backup halves (examples/consumer-halves-ts).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -14,32 +16,44 @@ import { renderServiceRemoveScript } from "../../components";
 import { runScript } from "../support/apply";
 import { changes, engineEnv } from "../support/engine";
 import { sh, tunnelWorks, writeReport } from "../support/hosts";
-import { installConsumer, pack, tempDir } from "./consumer";
+import { EXAMPLE, EXAMPLE_HALVES, installConsumer, pack, Packed, tempDir } from "./consumer";
 
-const STACK = "consumer";
 const NAME = "nas";
-const PORT = 2290;
+const tmp = tempDir("rst-consumer-e2e-");
+const figures: Record<string, number> = {};
+let lab: LabDescription;
+let packed: Packed;
 
-describe.sequential("a consumer stack installed from the tarball, under the real engine", () => {
-    const tmp = tempDir("rst-consumer-e2e-");
-    const figures: Record<string, number> = {};
-    let lab: LabDescription;
+beforeAll(async () => {
+    lab = loadLab();
+    const t0 = Date.now();
+    packed = await pack(path.join(tmp.dir, "tarball"));
+    figures.packMs = Date.now() - t0;
+}, 300_000);
+afterAll(() => {
+    tmp.remove();
+    writeReport("consumer-engine-timings.json", figures);
+});
+
+describe.sequential.each([
+    { label: "whole tunnel, main from Outputs", example: EXAMPLE, stackName: "consumer", backupIndex: 2, port: 2290 },
+    { label: "main half + backup half", example: EXAMPLE_HALVES, stackName: "consumer-halves", backupIndex: 3, port: 2291 },
+])("a consumer stack installed from the tarball ($label), under the real engine", ({ label, example, stackName, backupIndex, port }) => {
+    const key = label.startsWith("whole") ? "whole" : "halves";
     let backup: string;
     let stack: Stack;
 
     beforeAll(async () => {
-        lab = loadLab();
-        backup = lab.backups[2]!;
+        backup = lab.backups[backupIndex]!;
         const t0 = Date.now();
-        const packed = await pack(path.join(tmp.dir, "tarball"));
-        const dir = await installConsumer(path.join(tmp.dir, "consumer"), packed.tarball);
-        figures.packAndInstallMs = Date.now() - t0;
+        const dir = await installConsumer(path.join(tmp.dir, stackName), packed.tarball, undefined, example);
+        figures[`${key}InstallMs`] = Date.now() - t0;
         const envVars = engineEnv();
         process.env.PATH = envVars.PATH;
         // A stack left by an earlier run describes hosts a fresh lab no longer has.
-        const old = await LocalWorkspace.createOrSelectStack({ stackName: STACK, workDir: dir }, { envVars });
-        await old.workspace.removeStack(STACK, { force: true });
-        stack = await LocalWorkspace.createStack({ stackName: STACK, workDir: dir }, { envVars });
+        const old = await LocalWorkspace.createOrSelectStack({ stackName, workDir: dir }, { envVars });
+        await old.workspace.removeStack(stackName, { force: true });
+        stack = await LocalWorkspace.createStack({ stackName, workDir: dir }, { envVars });
         const main = lab.hosts[lab.main]!;
         const b = lab.hosts[backup]!;
         await stack.setAllConfig({
@@ -53,41 +67,39 @@ describe.sequential("a consumer stack installed from the tarball, under the real
             backupHostKey: { value: b.hostKeys.ed25519 },
             backupPrivateKey: { value: fs.readFileSync(b.adminKeyPath, "utf8"), secret: true },
             loginUser: { value: lab.mainAdminKey.backupUser },
-            port: { value: String(PORT) },
+            port: { value: String(port) },
         });
     }, 600_000);
 
     afterAll(async () => {
         await stack?.destroy({ continueOnError: true }).catch(() => undefined);
-        await stack?.workspace.removeStack(STACK, { force: true }).catch(() => undefined);
+        await stack?.workspace.removeStack(stackName, { force: true }).catch(() => undefined);
         if (backup !== undefined) await runScript(backup, renderServiceRemoveScript({ name: NAME }), { lab }).catch(() => undefined);
-        tmp.remove();
-        writeReport("consumer-engine-timings.json", figures);
     });
 
     it("pulumi up: main's admin reaches the backup with ssh backup-nas through the tunnel", async () => {
         const t0 = Date.now();
         const res = await stack.up();
-        figures.upMs = Date.now() - t0;
+        figures[`${key}UpMs`] = Date.now() - t0;
         expect(res.summary.result).toBe("succeeded");
-        expect(res.outputs.port?.value).toBe(PORT);
         expect(res.outputs.sshConfig?.value).toContain(`Host backup-${NAME}`);
+        expect(res.outputs.sshConfig?.value).toContain(`Port ${port}`);
         expect(await tunnelWorks(lab.main, NAME, backup)).toBe(true);
     });
 
     it("a second up changes nothing (Output inputs cause no diff)", async () => {
         const t0 = Date.now();
         const res = await stack.up();
-        figures.noopUpMs = Date.now() - t0;
+        figures[`${key}NoopUpMs`] = Date.now() - t0;
         expect(changes(res.summary.resourceChanges)).toEqual({});
     });
 
-    it("destroy removes the tunnel: ssh backup-nas fails, the account is gone", async () => {
+    it("destroy removes the tunnel: ssh backup-nas fails, the account and the listener are gone", async () => {
         const t0 = Date.now();
         const res = await stack.destroy();
-        figures.destroyMs = Date.now() - t0;
+        figures[`${key}DestroyMs`] = Date.now() - t0;
         expect(res.summary.result).toBe("succeeded");
         expect(await tunnelWorks(lab.main, NAME, backup)).toBe(false);
-        expect((await sh(lab.main, `getent passwd tunnel-${NAME} | wc -l; ss -Hltn 'sport = :${PORT}' | wc -l`)).trim()).toBe("0\n0");
+        expect((await sh(lab.main, `getent passwd tunnel-${NAME} | wc -l; ss -Hltn 'sport = :${port}' | wc -l`)).trim()).toBe("0\n0");
     });
 });

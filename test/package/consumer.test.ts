@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { installConsumer, Packed, pack, ROOT, run, tempDir } from "./consumer";
+import { EXAMPLE_HALVES, installConsumer, Packed, pack, ROOT, run, tempDir } from "./consumer";
 
 const pkgJson = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
     peerDependencies: Record<string, string>;
@@ -101,6 +101,14 @@ describe("importing the package", () => {
         expect(r.reads).toEqual([]);
         expect(r.control.seen).toContain("probe:index:Probe");
         expect(r.control.reads).toContain("get(k)");
+    });
+
+    it("the halves example type-checks with the same default tsconfig", async () => {
+        fs.copyFileSync(path.join(EXAMPLE_HALVES, "index.ts"), path.join(dir, "halves.ts"));
+        const tsconfig = JSON.parse(fs.readFileSync(path.join(EXAMPLE_HALVES, "tsconfig.json"), "utf8")) as { files: string[] };
+        tsconfig.files = ["halves.ts"];
+        fs.writeFileSync(path.join(dir, "tsconfig.halves.json"), JSON.stringify(tsconfig));
+        await run(path.join(dir, "node_modules/.bin/tsc"), ["--noEmit", "-p", "tsconfig.halves.json"], dir);
     });
 
     it("resolves and runs from an ESM consumer (type: module, nodenext)", async () => {

@@ -12,6 +12,8 @@ import * as path from "node:path";
 export const ROOT = path.resolve(__dirname, "../..");
 /** The example consumer project that is copied. */
 export const EXAMPLE = path.join(ROOT, "examples", "consumer-ts");
+/** The example that builds one tunnel from its two halves. */
+export const EXAMPLE_HALVES = path.join(ROOT, "examples", "consumer-halves-ts");
 
 /** What `npm pack --json` reports about the tarball. */
 export interface Packed {
@@ -60,14 +62,15 @@ export async function pack(dest: string): Promise<Packed> {
 }
 
 /**
- * Copies the example consumer into `dir` and installs the tarball into it, with
- * `@pulumi/pulumi` at `sdkVersion` (default: the example's own pin).
+ * Copies an example consumer (default examples/consumer-ts) into `dir` and installs
+ * the tarball into it, with `@pulumi/pulumi` at `sdkVersion` (default: the example's
+ * own pin).
  */
-export async function installConsumer(dir: string, tarball: string, sdkVersion?: string): Promise<string> {
+export async function installConsumer(dir: string, tarball: string, sdkVersion?: string, example: string = EXAMPLE): Promise<string> {
     fs.mkdirSync(dir, { recursive: true });
-    for (const f of fs.readdirSync(EXAMPLE)) {
+    for (const f of fs.readdirSync(example)) {
         if (f === "node_modules" || f === "bin" || (f.startsWith("Pulumi.") && f !== "Pulumi.yaml")) continue;
-        fs.cpSync(path.join(EXAMPLE, f), path.join(dir, f), { recursive: true });
+        fs.cpSync(path.join(example, f), path.join(dir, f), { recursive: true });
     }
     const pkgs = [tarball, ...(sdkVersion !== undefined ? [`@pulumi/pulumi@${sdkVersion}`] : [])];
     await run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...pkgs], dir);

@@ -1,6 +1,6 @@
 /**
  * Applies what the components render to lab hosts the way @pulumi/command runs it:
- * the command string (privileged() wrapping included) goes through the remote login
+ * a short command string (`bash -s -- create`, through sudo for a non-root admin) goes through the remote login
  * shell over a real SSH connection with a pinned host key, stdin piped. Used by the
  * lab tests and benchmarks where the Pulumi engine is not needed.
  */
@@ -22,8 +22,10 @@ export interface StepResult {
 export async function runScript(host: string, script: string, opts: { stdin?: string; allowFail?: boolean; lab?: LabDescription } = {}): Promise<StepResult> {
     const lab = opts.lab ?? loadLab();
     const h = getHost(host, lab);
-    const cmd = c.privileged({ user: h.adminUser }, script);
-    const dial = () => adminSsh(host, cmd, { ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}), timeoutMs: 120_000 }, lab);
+    // As remoteScript runs it: a short command, the script bundle and its data on stdin.
+    const cmd = c.privilegedPhase({ user: h.adminUser }, "create");
+    const stdin = c.renderBundle({ create: script, update: script }, opts.stdin ?? "");
+    const dial = () => adminSsh(host, cmd, { stdin, timeoutMs: 120_000 }, lab);
     let r = await dial();
     // Like @pulumi/command's dialErrorLimit: a dial that fails (e.g. while sshd re-executes
     // itself on a reload and rebinds its socket) is retried; the script never started.
@@ -117,7 +119,7 @@ export async function applyTunnel(t: LabTunnel, lab: LabDescription = loadLab())
         return r;
     };
     const mainHostKeys = c.parseHostKeyList("main", (await run("main-hostkeys", lab.main, c.renderReadHostKeysScript())).stdout).map((k) => k.line);
-    const facts = (await run("backup-hostkeys", t.backupHost, c.renderReadBackupFactsScript(s.loginUser))).stdout;
+    const facts = (await run("backup-hostkeys", t.backupHost, c.renderReadBackupFactsScript(s.loginUser as string))).stdout;
     const backupHostKeys = c.parseHostKeyList("backup", facts).map((k) => k.line);
     const sshd = c.parseBackupSshd("backup sshd", facts);
     const forwards = [{ ...s.forwards[0]!, localHost: sshd.host, localPort: s.backupSshPort ?? sshd.port }, ...s.forwards.slice(1)];
@@ -140,9 +142,10 @@ export async function applyTunnel(t: LabTunnel, lab: LabDescription = loadLab())
     await run(
         "service",
         t.backupHost,
-        c.renderServiceInstallScript({ name: s.name, mainHost: s.mainPublicHost, mainPort: s.mainPublicPort, tunnelUser: s.tunnelUser, serviceUser: s.serviceUser, forwards, mainHostKeys }),
+        // The lab's args are plain values, so the settings are too.
+        c.renderServiceInstallScript({ name: s.name, mainHost: s.mainPublicHost as string, mainPort: s.mainPublicPort as number, tunnelUser: s.tunnelUser, serviceUser: s.serviceUser, forwards, mainHostKeys }),
     );
-    const clientArgs = { name: s.name, port: s.port, loginUser: s.loginUser, backupHostKeys };
+    const clientArgs = { name: s.name, port: s.port, loginUser: s.loginUser as string, backupHostKeys };
     await run("client-config", lab.main, c.renderClientConfigInstallScript(clientArgs));
     return { settings: s, key, mainHostKeys, backupHostKeys, sshConfig: c.renderMainClientConfig(clientArgs), steps };
 }

@@ -62,17 +62,32 @@ describe("ReverseTunnel resource graph", () => {
         }
     });
 
-    it("puts the private key on stdin only, never in a command string", () => {
+    it("puts the private key on stdin only, after the script bundle, never in a command string", () => {
         for (const c of commands(r.seen)) {
             for (const field of ["create", "update", "delete"]) {
                 expect(String(unwrap(c.inputs[field]) ?? ""), `${c.name}.${field}`).not.toContain("PRIVATE KEY");
             }
         }
         const keyCmd = commands(r.seen).find((c) => c.name === "pi-tunnel-key");
-        expect(unwrap(keyCmd?.inputs.stdin)).toBe(FAKE_PRIVATE_KEY);
+        const stdin = String(unwrap(keyCmd?.inputs.stdin));
+        expect(stdin.endsWith(`\nesac\n${FAKE_PRIVATE_KEY}`)).toBe(true);
+        expect(keyCmd?.inputs.stdin?.["4dabf18193072939515e22adb298388d"]).toBeDefined();
         expect(keyCmd?.inputs.logging).toBe("none");
-        const withStdin = commands(r.seen).filter((c) => c.inputs.stdin !== undefined);
-        expect(withStdin.map((c) => c.name)).toEqual(["pi-tunnel-key"]);
+        // Only the key command's stdin carries data after the bundle, and only it is secret.
+        const secretStdin = commands(r.seen).filter((c) => c.inputs.stdin?.["4dabf18193072939515e22adb298388d"] !== undefined);
+        expect(secretStdin.map((c) => c.name)).toEqual(["pi-tunnel-key"]);
+        for (const c of commands(r.seen).filter((x) => x.name !== "pi-tunnel-key")) {
+            expect(String(unwrap(c.inputs.stdin)).endsWith("\nesac\n"), c.name).toBe(true);
+        }
+    });
+
+    it("keeps command strings short (a failed command's error text starts with the command): the scripts travel on stdin", () => {
+        for (const c of commands(r.seen)) {
+            for (const field of ["create", "update", "delete"]) {
+                if (c.inputs[field] === undefined) continue;
+                expect(String(unwrap(c.inputs[field])), `${c.name}.${field}`).toBe(`sudo -n -- /bin/bash -s -- ${field}`);
+            }
+        }
     });
 
     it("marks the key command's output secret and never exports the private key", () => {
@@ -93,7 +108,7 @@ describe("ReverseTunnel resource graph", () => {
 
     it("wraps scripts in sudo -n for a non-root admin", () => {
         for (const c of commands(r.seen)) {
-            expect(String(unwrap(c.inputs.create)), c.name).toMatch(/^sudo -n -- \/bin\/bash -c '/);
+            expect(String(unwrap(c.inputs.create)), c.name).toBe("sudo -n -- /bin/bash -s -- create");
         }
     });
 
@@ -175,18 +190,24 @@ describe("ReverseTunnel options", () => {
     it("overlaps keys during a rotation: the account update keeps the previous key for a bounded time, a finalizer after the backup prunes it and ends its sessions", async () => {
         const r = await build();
         const acct = commands(r.seen).find((c) => c.name === "pi-account");
-        expect(String(unwrap(acct?.inputs.update))).toContain("rst_prev_expiry");
-        expect(String(unwrap(acct?.inputs.create))).not.toContain("rst_prev_expiry");
+        const phases = (stdin: unknown) => {
+            const b = String(unwrap(stdin));
+            return { create: b.slice(b.indexOf("\ncreate) {"), b.indexOf("\nupdate) {")), update: b.slice(b.indexOf("\nupdate) {"), b.indexOf("\ndelete) {")) };
+        };
+        expect(phases(acct?.inputs.stdin).update).toContain("rst_prev_expiry");
+        expect(phases(acct?.inputs.stdin).create).not.toContain("rst_prev_expiry");
         const fin = commands(r.seen).find((c) => c.name === "pi-key-finalize");
-        expect(String(unwrap(fin?.inputs.create))).not.toContain("rst_prev_expiry");
-        expect(String(unwrap(fin?.inputs.create))).toContain("Accepted publickey for");
+        expect(phases(fin?.inputs.stdin).create).not.toContain("rst_prev_expiry");
+        expect(phases(fin?.inputs.stdin).create).toContain("Accepted publickey for");
         expect(([] as any[]).concat(r.children.find((c) => c.name === "pi-key-finalize")?.opts.dependsOn)[0].constructor.name).toBe("TunnelService");
     });
 
     it("never overlaps keys for a compromised backup: the old key dies with the update", async () => {
         const r = await build({ ...ARGS, compromised: true });
         const acct = commands(r.seen).find((c) => c.name === "pi-account");
-        expect(String(unwrap(acct?.inputs.update))).not.toContain("rst_prev_expiry");
+        const b = String(unwrap(acct?.inputs.stdin));
+        expect(b.slice(b.indexOf("\nupdate) {"), b.indexOf("\ndelete) {"))).not.toContain("rst_prev_expiry");
+        expect(b).toContain("usermod --expiredate 1");
     });
 
     it("exports a rotation reminder when the key expires", async () => {
@@ -198,6 +219,6 @@ describe("ReverseTunnel options", () => {
         const r = await build({ ...ARGS, backup: { host: "192.168.1.20", insecureSkipHostKeyCheck: true } });
         const svc = commands(r.seen).find((c) => c.name === "pi-service");
         expect(unwrap(svc?.inputs.connection).hostKey).toBeUndefined();
-        expect(String(unwrap(svc?.inputs.create))).toMatch(/^\/bin\/bash -c /);
+        expect(String(unwrap(svc?.inputs.create))).toBe("/bin/bash -s -- create");
     });
 });

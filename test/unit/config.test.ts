@@ -61,7 +61,7 @@ describe("planStack", () => {
 
     it("reaches a backup through main when via: main", () => {
         const plan = planStack({ ...base, backups: [backup({ via: "main" })] }, dir);
-        expect(plan.tunnels[0]?.backup).toMatchObject({ host: "localhost", port: 2222, proxy: { host: "main.example.org" } });
+        expect(plan.tunnels[0]?.backup).toMatchObject({ host: "127.0.0.1", port: 2222, proxy: { host: "main.example.org" } });
     });
 });
 

@@ -4,7 +4,7 @@
  * command resource fails before it runs anything), and pending values are not
  * judged early.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -74,7 +74,18 @@ describe("HostConnection with Inputs", () => {
         remoteScript("probe", { connection: { host: "h.example", hostKey: SAMPLE_KEY, user: pulumi.output("admin") }, connectionKey: "main.connection", create: "true" }, {});
         remoteScript("probe-root", { connection: { host: "h.example", hostKey: SAMPLE_KEY, user: pulumi.output("root") }, connectionKey: "main.connection", create: "true" }, {});
         await settle();
-        expect(seen.find((s) => s.name === "probe")?.inputs.create).toBe("sudo -n -- /bin/bash -c true");
-        expect(seen.find((s) => s.name === "probe-root")?.inputs.create).toBe("/bin/bash -c true");
+        expect(seen.find((s) => s.name === "probe")?.inputs.create).toBe("sudo -n -- /bin/bash -s -- create");
+        expect(seen.find((s) => s.name === "probe-root")?.inputs.create).toBe("/bin/bash -s -- create");
+    });
+});
+
+describe("the stdin bundle", () => {
+    it("a phase that does not read the data stops at the end of the case: the data is never run as commands", async () => {
+        const { renderBundle } = await import("../../components/shell");
+        const bundle = renderBundle({ create: 'cat >/dev/null; echo created', update: "echo updated", delete: "echo deleted" }, "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n");
+        for (const [phase, out] of [["create", "created"], ["update", "updated"], ["delete", "deleted"]] as const) {
+            const r = spawnSync("bash", ["-s", "--", phase], { input: bundle, encoding: "utf8" });
+            expect({ status: r.status, stdout: r.stdout.trim(), stderr: r.stderr }, phase).toEqual({ status: 0, stdout: out, stderr: "" });
+        }
     });
 });

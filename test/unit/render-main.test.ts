@@ -53,7 +53,7 @@ describe("account scripts", () => {
     });
     it("revokes by expiring, deleting the key, killing sessions, then removing the account", () => {
         const r = renderAccountRevokeScript({ user: "tunnel-pi", listenPorts: [2222] });
-        const body = r.slice(r.lastIndexOf("rst_lock\n"));
+        const body = r.slice(r.lastIndexOf("rst_lock accounts\n"));
         const order = ["usermod --expiredate 1", 'rst_remove "$rst_keys_file"', 'rst_delete_account "$rst_user"'].map((s) => body.indexOf(s));
         expect(order.every((i) => i > 0)).toBe(true);
         expect([...order].sort((a, b) => a - b)).toEqual(order);

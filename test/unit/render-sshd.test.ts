@@ -81,8 +81,11 @@ describe("sshd apply script", () => {
         expect(reload).toBeGreaterThan(eff);
         expect(script.match(/rst_restore\n/g)?.length).toBeGreaterThanOrEqual(3);
     });
-    it("serialises with a host-wide lock", () => {
-        expect(script).toContain("rst_lock\n");
+    it("serialises sshd changes with a host-wide lock in a root-only directory", () => {
+        expect(script).toContain("rst_lock sshd\n");
+        expect(script).toContain('exec 9>"$rst_state_dir/lock-$1"');
+        expect(script).toContain("rst_state_dir=/run/reverse-ssh-tunnel");
+        expect(script).not.toMatch(/\/run\/lock|\/tmp\//);
     });
     it("knows both placements and ends a managed block with Match all", () => {
         expect(script).toContain(dropinPath("tunnel-pi"));

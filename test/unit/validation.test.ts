@@ -64,3 +64,18 @@ describe("validation", () => {
         }
     });
 });
+
+describe("host-key pins for provisioning connections", () => {
+    it("refuses an RSA pin, saying why and how to get the ed25519 key", async () => {
+        const { parseHostKeyPin } = await import("../../components/validation");
+        const { execFileSync } = await import("node:child_process");
+        const fs = await import("node:fs");
+        const os = await import("node:os");
+        const path = await import("node:path");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rst-rsa-"));
+        execFileSync("ssh-keygen", ["-q", "-t", "rsa", "-b", "3072", "-N", "", "-f", path.join(dir, "k")]);
+        const rsa = fs.readFileSync(path.join(dir, "k.pub"), "utf8");
+        expect(() => parseHostKeyPin("main.hostKey", rsa)).toThrow(/^main\.hostKey: RSA host-key pins do not work .*ssh-rsa\/SHA-1.*OpenSSH >= 8\.8.*ssh-keyscan -t ed25519/);
+        expect(parseHostKeyPin("main.hostKey", SAMPLE_KEY).type).toBe("ed25519");
+    });
+});

@@ -1,0 +1,25 @@
+/**
+ * One stdin for every phase of a command: the create, update and delete scripts in
+ * one `case` statement (bash reads a compound command whole before running it), then
+ * the data (e.g. a private key), which the running script reads from stdin. The
+ * provider pipes the stored stdin to delete as well, so delete runs the delete
+ * script of the last apply. Every phase ends with `exit`: a phase that does not read
+ * the data (delete) must not fall through to bash reading the data as commands.
+ */
+export function renderBundle(scripts: { create: string; update: string; delete?: string }, data = ""): string {
+    const phase = (name: string, script: string) => `${name}) {
+${script.trimEnd()}
+}
+exit $?
+;;`;
+    return [
+        "# reverse-ssh-tunnel: `bash -s -- create|update|delete` runs one phase; data for it follows the bundle.",
+        'case "${1:-}" in',
+        phase("create", scripts.create),
+        phase("update", scripts.update),
+        phase("delete", scripts.delete ?? "exit 0"),
+        '*) echo "reverse-ssh-tunnel: error: unknown phase ${1:-}" >&2; exit 2 ;;',
+        "esac",
+        "",
+    ].join("\n") + data;
+}
