@@ -1,11 +1,12 @@
 import { configDefaults, defineConfig } from "vitest/config";
 
 /**
- * Four projects: `unit` (fast, pure rendering and Pulumi mocks), `conformance` (the
+ * Five projects: `unit` (fast, pure rendering and Pulumi mocks), `conformance` (the
  * command provider against upstream 1.2.1's measured behaviour: real engine, a private
  * sshd on 127.0.0.1, as root), `package` (packs the library and installs it into
- * fresh consumer projects; needs npm's registry) and `lab` (real hosts booted by the
- * lab; sequential, long timeouts). `npm test` runs all four.
+ * fresh consumer projects; needs npm's registry), `multilang` (the schema through the
+ * engine, the Go SDK compiled; needs the toolchain and the Go module proxy) and `lab`
+ * (real hosts booted by the lab; sequential, long timeouts). `npm test` runs all five.
  */
 export default defineConfig({
     test: {
@@ -34,6 +35,15 @@ export default defineConfig({
                     fileParallelism: false,
                     testTimeout: 300_000,
                     hookTimeout: 600_000,
+                },
+            },
+            {
+                test: {
+                    name: "multilang",
+                    include: ["test/multilang/**/*.test.ts"],
+                    fileParallelism: false,
+                    testTimeout: 900_000,
+                    hookTimeout: 120_000,
                 },
             },
             {

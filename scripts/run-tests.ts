@@ -1,5 +1,5 @@
 /**
- * `npm test`: runs the vitest projects one after the other (unit, conformance, package, then lab: the lab
+ * `npm test`: runs the vitest projects one after the other (unit, conformance, package, multilang, then lab: the lab
  * tests share one set of hosts and must not overlap anything else), then prints
  * the plain closing line `N passed, N failed[, N skipped]` from vitest's JSON
  * reports. Arguments go to vitest (e.g. `npm test -- --project unit`), in one run.
@@ -47,6 +47,7 @@ const runs =
               runVitest("unit", ["--project", "unit"]),
               runVitest("conformance", ["--project", "conformance"]),
               runVitest("package", ["--project", "package"]),
+              runVitest("multilang", ["--project", "multilang"]),
               runVitest("lab", ["--project", "lab"]),
           ];
 const total = runs.reduce((a, r) => ({ passed: a.passed + r.counts.passed, failed: a.failed + r.counts.failed, skipped: a.skipped + r.counts.skipped }), { passed: 0, failed: 0, skipped: 0 });

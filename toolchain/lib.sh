@@ -46,18 +46,22 @@ rst_toolchain_key() {
 }
 
 # Binaries of the offline toolchain, in build order (the CLI first: it installs the plugins).
+# pulumi-language-nodejs is the project's shim in front of pulumi-language-nodejs-upstream
+# (installed as libexec/pulumi-language-nodejs); rst-gen-go-sdk writes Go SDKs from schemas.
 rst_toolchain_binaries() {
-	printf '%s\n' pulumi pulumi-language-nodejs pulumi-language-yaml pulumi-resource-command pulumi-resource-tls
+	printf '%s\n' pulumi pulumi-language-nodejs-upstream pulumi-language-nodejs pulumi-language-yaml \
+		pulumi-resource-command pulumi-resource-tls rst-gen-go-sdk
 }
 
 # Version a binary reports (from versions.env; load it first).
 rst_toolchain_binary_version() {
 	case "$1" in
 	pulumi) printf '%s\n' "$PULUMI_VERSION" ;;
-	pulumi-language-nodejs) printf '%s\n' "$LANGUAGE_HOST_VERSION" ;;
+	pulumi-language-nodejs | pulumi-language-nodejs-upstream) printf '%s\n' "$LANGUAGE_HOST_VERSION" ;;
 	pulumi-language-yaml) printf '%s\n' "$YAML_LANGUAGE_HOST_VERSION" ;;
 	pulumi-resource-command) printf '%s\n' "$COMMAND_VERSION" ;;
 	pulumi-resource-tls) printf '%s\n' "$TLS_VERSION" ;;
+	rst-gen-go-sdk) printf '%s\n' "$PULUMI_VERSION" ;;
 	*) return 1 ;;
 	esac
 }

@@ -76,9 +76,11 @@ plugin_is_ours() {
 		cmp -s "$PLUGIN_DIR/pulumi-resource-$1" "$PULUMI_HOME_DIR/plugins/resource-$1-v$2/pulumi-resource-$1"
 }
 
-# cli_ok DIR: DIR has a pulumi of the wanted version and a Node.js language host.
+# cli_ok DIR: DIR has a pulumi of the wanted version, the Node.js language host (shim
+# and, in ../libexec, the upstream host behind it) and the Go SDK generator.
 cli_ok() {
-	[ -x "$1/pulumi" ] && [ -x "$1/pulumi-language-nodejs" ] &&
+	[ -x "$1/pulumi" ] && [ -x "$1/pulumi-language-nodejs" ] && [ -x "$1/rst-gen-go-sdk" ] &&
+		[ -x "$1/../libexec/pulumi-language-nodejs" ] &&
 		[ "$("$1/pulumi" version 2>/dev/null)" = "v$PULUMI_VERSION" ]
 }
 
@@ -180,11 +182,20 @@ build_binary() {
 		go_build pulumi "$TC_DIR/go/pulumi" "$PULUMI_PKG_MODULE/cmd/pulumi" "$out" \
 			"-X $VERSION_X=v$PULUMI_VERSION"
 		;;
-	pulumi-language-nodejs)
-		require_in pulumi-language-nodejs/go.mod "$LANGUAGE_HOST_MODULE $LANGUAGE_HOST_MODULE_VERSION"
-		go_build pulumi-language-nodejs "$TC_DIR/go/pulumi-language-nodejs" \
+	pulumi-language-nodejs-upstream)
+		require_in pulumi-language-nodejs-upstream/go.mod "$LANGUAGE_HOST_MODULE $LANGUAGE_HOST_MODULE_VERSION"
+		go_build pulumi-language-nodejs-upstream "$TC_DIR/go/pulumi-language-nodejs-upstream" \
 			"$LANGUAGE_HOST_MODULE/nodejs/cmd/pulumi-language-nodejs" "$out" \
 			"-X $VERSION_X=v$LANGUAGE_HOST_VERSION"
+		;;
+	pulumi-language-nodejs)
+		# The project's shim: forwards to the upstream host, implements RunPlugin.
+		require_in pulumi-language-nodejs/go.mod "$PULUMI_SDK_MODULE $PULUMI_SDK_MODULE_VERSION"
+		go_build pulumi-language-nodejs "$TC_DIR/go/pulumi-language-nodejs" . "$out" ""
+		;;
+	rst-gen-go-sdk)
+		require_in rst-gen-go-sdk/go.mod "$PULUMI_PKG_MODULE $PULUMI_PKG_MODULE_VERSION"
+		go_build rst-gen-go-sdk "$TC_DIR/go/rst-gen-go-sdk" . "$out" ""
 		;;
 	pulumi-language-yaml)
 		require_in pulumi-language-yaml/go.mod "$PULUMI_YAML_MODULE $PULUMI_YAML_MODULE_VERSION"
@@ -224,10 +235,10 @@ build_binary() {
 	esac
 }
 
-# provide NAME DEST_DIR: DEST_DIR/NAME is the cached build of NAME for its
-# current key, building it first when the store lacks it.
+# provide NAME DEST_DIR [DEST_NAME]: DEST_DIR/DEST_NAME (default NAME) is the cached
+# build of NAME for its current key, building it first when the store lacks it.
 provide() {
-	local name="$1" dest="$2" store_dir
+	local name="$1" dest="$2" dest_name="${3:-$1}" store_dir
 	store_dir="$STORE/$(rst_toolchain_binary_key "$name")"
 	if [ ! -x "$store_dir/$name" ]; then
 		setup_go
@@ -240,17 +251,20 @@ provide() {
 	mkdir -p "$dest"
 	# Hard links (copies across file systems), not symlinks: the CLI looks for
 	# language hosts beside its own resolved path.
-	ln -f "$store_dir/$name" "$dest/$name" 2>/dev/null || cp -f "$store_dir/$name" "$dest/$name"
+	ln -f "$store_dir/$name" "$dest/$dest_name" 2>/dev/null || cp -f "$store_dir/$name" "$dest/$dest_name"
 }
 
 printf '== %s (%s) on %s cores\n' "$KEY" "$(date -u +%FT%TZ)" "$(nproc)" >>"$BUILD_LOG"
 cp "$TC_DIR/versions.env" "$KEY_DIR/versions.env"
 for name in $(rst_toolchain_binaries); do
+	dest_name="$name"
 	case "$name" in
 	pulumi-resource-*) dest="$PLUGIN_DIR" ;;
+	# Off PATH, where the shim looks for it (bin/../libexec/pulumi-language-nodejs).
+	pulumi-language-nodejs-upstream) dest="$KEY_DIR/libexec" dest_name=pulumi-language-nodejs ;;
 	*) dest="$BIN_DIR" ;;
 	esac
-	[ -x "$dest/$name" ] || provide "$name" "$dest"
+	[ -x "$dest/$dest_name" ] || provide "$name" "$dest" "$dest_name"
 done
 log "toolchain ready in $KEY_DIR (build log: $BUILD_LOG)"
 

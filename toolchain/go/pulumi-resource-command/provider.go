@@ -64,13 +64,7 @@ func (p *commandProvider) Handshake(
 func (p *commandProvider) GetSchema(
 	context.Context, *pulumirpc.GetSchemaRequest,
 ) (*pulumirpc.GetSchemaResponse, error) {
-	schema := map[string]any{
-		"name":        "command",
-		"version":     Version,
-		"displayName": "Command",
-		"description": "Local and remote commands (project build, subset of the published package).",
-	}
-	b, err := json.Marshal(schema)
+	b, err := json.Marshal(packageSchema(Version))
 	if err != nil {
 		return nil, err
 	}
