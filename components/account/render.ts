@@ -158,7 +158,8 @@ rst_groups=$(id -nG "$rst_user")
 [ "$rst_groups" = "$(id -ng "$rst_user")" ] || { usermod --groups '' "$rst_user"; rst_changed=1; }
 rst_install_dir /etc/ssh/reverse-ssh-tunnel 755 root root
 rst_install_dir "$rst_keys_dir" 755 root root
-rst_keys_new=$(rst_mktemp)`,
+rst_keys_new=""
+rst_mktemp rst_keys_new`,
         heredoc(`cat >"$rst_keys_new"`, keys),
         args.keepPreviousKey
             ? bash`# The rotation overlap: only the key that was current until now (the first key

@@ -53,20 +53,21 @@ rst_private_dir() {
     export TMPDIR="$rst_state_dir"
 }
 rst_private_dir
-# rst_mktemp [DIR]: a temporary file (in DIR, default the state directory), removed on exit.
+# rst_mktemp VAR [DIR]: sets VAR to a new temporary file (in DIR, default the state
+# directory), removed on exit. Not used as $(...): a subshell could not register it.
 rst_mktemp() {
     local t
-    t=$(mktemp "${'$'}{1:-$rst_state_dir}/.rst-tmp.XXXXXX")
+    t=$(mktemp "${'$'}{2:-$rst_state_dir}/.rst-tmp.XXXXXX")
     rst_tmp_paths+=("$t")
-    printf '%s\n' "$t"
+    printf -v "$1" '%s' "$t"
 }
 # rst_install_file PATH MODE OWNER GROUP: content on stdin; replaced atomically, only when different.
 # shellcheck disable=SC2034 # rst_changed is read by the scripts that need it
 rst_install_file() {
-    local path="$1" mode="$2" owner="$3" group="$4" tmp
+    local path="$1" mode="$2" owner="$3" group="$4" tmp=""
     # The temporary copy sits next to the target (same filesystem for mv) and is
     # removed on any exit, so an interrupted run leaves no stray copy of a key.
-    tmp=$(rst_mktemp "$(dirname -- "$path")")
+    rst_mktemp tmp "$(dirname -- "$path")"
     chmod 600 -- "$tmp"
     cat >"$tmp"
     if [ -f "$path" ] && [ ! -L "$path" ] && cmp -s -- "$tmp" "$path" &&

@@ -192,7 +192,8 @@ rst_backup "$rst_main_config" "$rst_dropin"
 rst_main_mode=$(stat -c '%a' -- "$rst_main_config")
 rst_main_owner=$(stat -c '%U' -- "$rst_main_config")
 rst_main_group=$(stat -c '%G' -- "$rst_main_config")
-rst_stripped=$(rst_mktemp)
+rst_stripped=""
+rst_mktemp rst_stripped
 rst_strip_block "$rst_main_config" "$rst_begin" "$rst_end" >"$rst_stripped"`,
         `if [ "$rst_mode" = dropin ]; then
     rst_install_file "$rst_main_config" "$rst_main_mode" "$rst_main_owner" "$rst_main_group" <"$rst_stripped"
@@ -200,8 +201,10 @@ rst_strip_block "$rst_main_config" "$rst_begin" "$rst_end" >"$rst_stripped"`,
     ${heredoc(`rst_install_file "$rst_dropin" 644 root root`, block)}
 else
     rst_remove "$rst_dropin"
-    rst_block=$(rst_mktemp)
-    rst_merged=$(rst_mktemp)
+    rst_block=""
+    rst_mktemp rst_block
+    rst_merged=""
+    rst_mktemp rst_merged
     ${heredoc('cat >"$rst_block"', managed)}
     rst_insert_block "$rst_stripped" "$rst_block" >"$rst_merged"
     # Not a pipeline: rst_install_file must run in this shell so rst_changed sticks.
@@ -238,7 +241,8 @@ rst_end=${shQuote(end)}`,
 rst_backup "$rst_main_config" "$rst_dropin"
 rst_remove "$rst_dropin"
 if [ -f "$rst_main_config" ] && grep -qxF -- "$rst_begin" "$rst_main_config"; then
-    rst_stripped=$(rst_mktemp)
+    rst_stripped=""
+    rst_mktemp rst_stripped
     rst_strip_block "$rst_main_config" "$rst_begin" "$rst_end" >"$rst_stripped"
     rst_install_file "$rst_main_config" "$(stat -c '%a' -- "$rst_main_config")" \
         "$(stat -c '%U' -- "$rst_main_config")" "$(stat -c '%G' -- "$rst_main_config")" <"$rst_stripped"
