@@ -71,7 +71,7 @@ export function baseIsReady(base: BaseRootfs): boolean {
 }
 
 /** existsSync without following symlinks (guest symlinks are absolute, relative to the guest root). */
-function lexists(p: string): boolean {
+export function lexists(p: string): boolean {
   try {
     fs.lstatSync(p);
     return true;

@@ -10,6 +10,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { lexists } from "./rootfs";
 import type { SshdMode } from "./types";
 
 /** Where the packaged units are (bookworm and trixie both have merged /usr). */
@@ -62,15 +63,6 @@ export function renderSshdService(packagedSshService: string): string {
       .filter((l) => !/^\s*Alias\s*=/.test(l))
       .join("\n")
   );
-}
-
-function lexists(p: string): boolean {
-  try {
-    fs.lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Remove a file or symlink (in the overlay this leaves a whiteout over the base's copy). */

@@ -7,12 +7,12 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabDescription, loadLab } from "../../lab/client";
 import { renderServiceRemoveScript } from "../../components";
 import { runScript } from "../support/apply";
-import { changes, engineEnv, ROOT } from "../support/engine";
+import { changes, openLabConsumerStack, ROOT } from "../support/engine";
 import { keyRefused, sh, tunnelWorks, writeReport } from "../support/hosts";
 
 const DIR = path.join(ROOT, "examples", "consumer-yaml");
@@ -31,27 +31,7 @@ describe.sequential("the YAML consumer stack under the real engine", () => {
     beforeAll(async () => {
         lab = loadLab();
         backup = lab.backups[2]!;
-        const envVars = engineEnv();
-        process.env.PATH = envVars.PATH;
-        // A stack left by an earlier run describes hosts a fresh lab no longer has.
-        const old = await LocalWorkspace.createOrSelectStack({ stackName: STACK, workDir: DIR }, { envVars });
-        await old.workspace.removeStack(STACK, { force: true });
-        stack = await LocalWorkspace.createStack({ stackName: STACK, workDir: DIR }, { envVars });
-        const main = lab.hosts[lab.main]!;
-        const b = lab.hosts[backup]!;
-        await stack.setAllConfig({
-            mainHost: { value: main.addresses.operator },
-            mainPublicHost: { value: main.addresses.public! },
-            mainUser: { value: main.adminUser },
-            mainHostKey: { value: main.hostKeys.ed25519 },
-            mainPrivateKey: { value: fs.readFileSync(main.adminKeyPath, "utf8"), secret: true },
-            backupHost: { value: b.addresses.operator },
-            backupUser: { value: b.adminUser },
-            backupHostKey: { value: b.hostKeys.ed25519 },
-            backupPrivateKey: { value: fs.readFileSync(b.adminKeyPath, "utf8"), secret: true },
-            loginUser: { value: lab.mainAdminKey.backupUser },
-            port: { value: String(PORT) },
-        });
+        stack = await openLabConsumerStack(DIR, STACK, lab, backup, PORT);
         // The admin keys are secret config: encrypted in the stack file, never in plain text.
         const settings = fs.readFileSync(path.join(DIR, `Pulumi.${STACK}.yaml`), "utf8");
         expect(settings).toMatch(/mainPrivateKey:\s*\n\s*secure:/);

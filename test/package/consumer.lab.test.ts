@@ -7,14 +7,13 @@
  * tunnel with main's connection from Outputs (examples/consumer-ts), and the same
  * tunnel built from its main and backup halves (examples/consumer-halves-ts).
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabDescription, loadLab } from "../../lab/client";
 import { renderServiceRemoveScript } from "../../components";
 import { runScript } from "../support/apply";
-import { changes, engineEnv } from "../support/engine";
+import { changes, openLabConsumerStack } from "../support/engine";
 import { sh, tunnelWorks, writeReport } from "../support/hosts";
 import { EXAMPLE, EXAMPLE_HALVES, installConsumer, pack, Packed, tempDir } from "./consumer";
 
@@ -48,27 +47,7 @@ describe.sequential.each([
         const t0 = Date.now();
         const dir = await installConsumer(path.join(tmp.dir, stackName), packed.tarball, undefined, example);
         figures[`${key}InstallMs`] = Date.now() - t0;
-        const envVars = engineEnv();
-        process.env.PATH = envVars.PATH;
-        // A stack left by an earlier run describes hosts a fresh lab no longer has.
-        const old = await LocalWorkspace.createOrSelectStack({ stackName, workDir: dir }, { envVars });
-        await old.workspace.removeStack(stackName, { force: true });
-        stack = await LocalWorkspace.createStack({ stackName, workDir: dir }, { envVars });
-        const main = lab.hosts[lab.main]!;
-        const b = lab.hosts[backup]!;
-        await stack.setAllConfig({
-            mainHost: { value: main.addresses.operator },
-            mainPublicHost: { value: main.addresses.public! },
-            mainUser: { value: main.adminUser },
-            mainHostKey: { value: main.hostKeys.ed25519 },
-            mainPrivateKey: { value: fs.readFileSync(main.adminKeyPath, "utf8"), secret: true },
-            backupHost: { value: b.addresses.operator },
-            backupUser: { value: b.adminUser },
-            backupHostKey: { value: b.hostKeys.ed25519 },
-            backupPrivateKey: { value: fs.readFileSync(b.adminKeyPath, "utf8"), secret: true },
-            loginUser: { value: lab.mainAdminKey.backupUser },
-            port: { value: String(port) },
-        });
+        stack = await openLabConsumerStack(dir, stackName, lab, backup, port);
     }, 600_000);
 
     afterAll(async () => {

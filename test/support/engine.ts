@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import type { LabDescription } from "../../lab/client";
 
 /** Project root. */
 export const ROOT = path.resolve(__dirname, "../..");
@@ -64,4 +65,34 @@ export async function setStackConfig(stack: Stack, config: Record<string, unknow
 /** Counts of an update's resource changes other than "same". */
 export function changes(summary: Record<string, number> | undefined): Record<string, number> {
     return Object.fromEntries(Object.entries(summary ?? {}).filter(([k, v]) => k !== "same" && v > 0));
+}
+
+/**
+ * Opens a fresh stack of a consumer project in `dir` (an example outside this project)
+ * wired to the lab: main and `backup` as that project's config keys (admin keys as
+ * secrets), the tunnel on main's loopback `port`. A stack left by an earlier run is
+ * removed first.
+ */
+export async function openLabConsumerStack(dir: string, stackName: string, lab: LabDescription, backup: string, port: number): Promise<Stack> {
+    const envVars = engineEnv();
+    process.env.PATH = envVars.PATH;
+    const old = await LocalWorkspace.createOrSelectStack({ stackName, workDir: dir }, { envVars });
+    await old.workspace.removeStack(stackName, { force: true });
+    const stack = await LocalWorkspace.createStack({ stackName, workDir: dir }, { envVars });
+    const main = lab.hosts[lab.main]!;
+    const b = lab.hosts[backup]!;
+    await stack.setAllConfig({
+        mainHost: { value: main.addresses.operator },
+        mainPublicHost: { value: main.addresses.public! },
+        mainUser: { value: main.adminUser },
+        mainHostKey: { value: main.hostKeys.ed25519 },
+        mainPrivateKey: { value: fs.readFileSync(main.adminKeyPath, "utf8"), secret: true },
+        backupHost: { value: b.addresses.operator },
+        backupUser: { value: b.adminUser },
+        backupHostKey: { value: b.hostKeys.ed25519 },
+        backupPrivateKey: { value: fs.readFileSync(b.adminKeyPath, "utf8"), secret: true },
+        loginUser: { value: lab.mainAdminKey.backupUser },
+        port: { value: String(port) },
+    });
+    return stack;
 }
