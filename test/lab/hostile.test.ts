@@ -189,7 +189,9 @@ describe.sequential("hostile sshd configurations on main", () => {
             const s = c.resolveTunnelSettings({ name: T.name, port: T.port, main: { host: "x", insecureSkipHostKeyCheck: true }, backup: { host: "y", insecureSkipHostKeyCheck: true } });
             const script = c.renderSshdApplyScript({ user: s.tunnelUser, listenPorts: s.listenPorts, description: `backup ${s.name}` });
             expect(script).toContain(anchor);
-            const killed = (sig: string) => script.replace(anchor, `\nkill -${sig} $$\n${anchor.slice(1)}`);
+            // A function as replacement: in a replacement string "$$" would become "$".
+            const killed = (sig: string) => script.replace(anchor, () => `\nkill -${sig} $$\n${anchor.slice(1)}`);
+            expect(killed("TERM")).toContain("\nkill -TERM $$\n");
             const before = await sh(lab.main, "cd /etc/ssh && find . -type f -exec sha256sum {} + | sort");
             const r = await runScript(lab.main, killed("TERM"), { lab, allowFail: true });
             expect(r.code).not.toBe(0);

@@ -131,7 +131,9 @@ describe.sequential("real mains: revocation, rotation, listeners, expiry, forwar
         const key = generateTunnelKey();
         // SIGKILL right after the key reached its temporary file (no trap can run).
         const script = c.renderKeyInstallScript({ name: T.name });
-        const injected = script.replace('    cat >"$tmp"\n', '    cat >"$tmp"\n    kill -KILL $$\n');
+        // A function as replacement: in a replacement string "$$" would become "$".
+        const injected = script.replace('    cat >"$tmp"\n', () => '    cat >"$tmp"\n    kill -KILL $$\n');
+        expect(injected).toContain("    kill -KILL $$\n");
         expect(injected).not.toBe(script);
         await runScript(T.backupHost, injected, { lab, stdin: key.privateKey, allowFail: true });
         expect((await sh(T.backupHost, `ls -A /etc/reverse-ssh-tunnel/${T.name} | grep -c '^.rst-tmp' || true`)).trim()).toBe("1");
