@@ -15,7 +15,7 @@ import { LabDescription, loadLab, upLab } from "../../lab/client";
 import type { HostOptions } from "../../lab/types";
 import { applyTunnel, destroyTunnel, LabTunnel, runScript } from "../support/apply";
 import { runAttackMatrix } from "../support/attacks";
-import { keyRefused, sh, tunnelWorks, writeReport } from "../support/hosts";
+import { keyRefused, sh, tunnelWorks, waitFor, writeReport } from "../support/hosts";
 
 /** backup1: Debian 12, sshd on 2022, no `pi` (its owner's account is `admin`). backup2: Debian 13, socket-activated sshd. */
 const BACKUPS: Record<string, HostOptions> = {
@@ -76,7 +76,9 @@ describe.sequential("portability: sshd modes on main, Debian 12 and 13, backups 
                     expect(results.filter((r) => r.succeeded && r.id !== "intended-remote-forward").map((r) => r.id)).toEqual([]);
                     await sh("backup1", "systemctl start reverse-ssh-tunnel-port1");
                     await sh("backup2", "systemctl start reverse-ssh-tunnel-port2");
-                    expect(await tunnelWorks(lab.main, "port1", "backup1")).toBe(true);
+                    // The restarted tunnels need a moment to log in and listen again.
+                    expect(await waitFor(() => tunnelWorks(lab.main, "port1", "backup1"), 30_000)).toBeGreaterThanOrEqual(0);
+                    expect(await waitFor(() => tunnelWorks(lab.main, "port2", "backup2"), 30_000)).toBeGreaterThanOrEqual(0);
                 }
                 const t0 = Date.now();
                 await destroyTunnel(t, {}, lab);
