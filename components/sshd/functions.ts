@@ -33,8 +33,8 @@ export const SSHD_FUNCTIONS = bash`rst_sshd=$(command -v sshd || true)
 [ -x "$rst_sshd" ] || rst_fail "sshd was not found on this host (looked on PATH and at /usr/sbin/sshd)"
 rst_main_config=/etc/ssh/sshd_config
 rst_dropin_dir=/etc/ssh/sshd_config.d
-rst_backup_dir=$(mktemp -d "$rst_state_dir/sshd-backup.XXXXXX")
-rst_tmp_paths+=("$rst_backup_dir")
+# Created under the sshd lock by the first rst_backup (see rst_sshd_locked).
+rst_backup_dir=""
 # Set once sshd runs on the new files (or nothing needed it): from then on an exit
 # keeps them. Before that, any exit (failure, INT, TERM, HUP, PIPE) restores them.
 rst_committed=0
@@ -47,6 +47,15 @@ rst_restore_unless_committed() {
     [ "$rst_committed" = 1 ] || rst_restore
 }
 rst_exit_hooks+=(rst_restore_unless_committed)
+# rst_sshd_locked: takes the sshd lock, then removes what a killed run (SIGKILL: no
+# trap ran) left: every sshd-backup directory now belongs to a dead script, because
+# a live one creates its own only once it holds this lock.
+rst_sshd_locked() {
+    rst_lock sshd
+    rm -rf -- "$rst_state_dir"/sshd-backup.*
+    rst_backup_dir=$(mktemp -d "$rst_state_dir/sshd-backup.XXXXXX")
+    rst_tmp_paths+=("$rst_backup_dir")
+}
 # rst_backup FILE...: remembers the current state of files (or their absence), and
 # marks sshd as possibly out of date until the change is committed.
 rst_backup() {
@@ -67,6 +76,7 @@ rst_backup() {
 # rst_restore: puts every backed-up file back as it was.
 rst_restore() {
     local saved name f
+    [ -n "$rst_backup_dir" ] || return 0
     for saved in "$rst_backup_dir"/*; do
         [ -e "$saved" ] || continue
         name=$(basename -- "$saved")

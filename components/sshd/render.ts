@@ -172,7 +172,7 @@ rst_dropin=${shQuote(dropinPath(args.user))}
 rst_begin=${shQuote(begin)}
 rst_end=${shQuote(end)}`,
         SSHD_FUNCTIONS,
-        bash`rst_lock sshd
+        bash`rst_sshd_locked
 [ -f "$rst_main_config" ] || rst_fail "$rst_main_config does not exist"
 # The policy is written before the account exists (so the key is never accepted
 # without it); an account of that name that is not ours is refused here already.
@@ -237,7 +237,7 @@ rst_dropin=${shQuote(dropinPath(args.user))}
 rst_begin=${shQuote(begin)}
 rst_end=${shQuote(end)}`,
         SSHD_FUNCTIONS,
-        bash`rst_lock sshd
+        bash`rst_sshd_locked
 rst_backup "$rst_main_config" "$rst_dropin"
 rst_remove "$rst_dropin"
 if [ -f "$rst_main_config" ] && grep -qxF -- "$rst_begin" "$rst_main_config"; then
