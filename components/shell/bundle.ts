@@ -3,14 +3,13 @@
  * one `case` statement (bash reads a compound command whole before running it), then
  * the data (e.g. a private key), which the running script reads from stdin. The
  * provider pipes the stored stdin to delete as well, so delete runs the delete
- * script of the last apply. Every phase ends with `exit`: a phase that does not read
- * the data (delete) must not fall through to bash reading the data as commands.
+ * script of the last apply. The bundle ends with `esac; exit` on one line: a phase that
+ * does not read the data (delete) must not fall through to bash reading it as commands.
  */
 export function renderBundle(scripts: { create: string; update: string; delete?: string }, data = ""): string {
     const phase = (name: string, script: string) => `${name}) {
 ${script.trimEnd()}
 }
-exit $?
 ;;`;
     return [
         "# reverse-ssh-tunnel: `bash -s -- create|update|delete` runs one phase; data for it follows the bundle.",
