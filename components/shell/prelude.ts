@@ -46,8 +46,11 @@ trap 'exit 143' TERM
 # rst_private_dir: creates or checks the root-only state directory and sends
 # mktemp there.
 rst_private_dir() {
+    # Scripts start concurrently on a fresh boot (one per resource): a lost mkdir
+    # race is fine when the winner made a directory; the checks below judge it.
+    mkdir -m 0700 -- "$rst_state_dir" 2>/dev/null || true
     [ ! -L "$rst_state_dir" ] || rst_fail "$rst_state_dir is a symbolic link; remove it (only root may create this directory)"
-    [ -d "$rst_state_dir" ] || mkdir -m 0700 -- "$rst_state_dir"
+    [ -d "$rst_state_dir" ] || rst_fail "cannot create the directory $rst_state_dir"
     [ "$(stat -c '%u:%a' -- "$rst_state_dir")" = "0:700" ] ||
         rst_fail "$rst_state_dir must be a directory owned by root with mode 0700 (found $(stat -c '%U:%a' -- "$rst_state_dir")); remove it and run again"
     export TMPDIR="$rst_state_dir"

@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import * as c from "../../components";
+import { renderScript } from "../../components/shell";
 import { LabDescription, loadLab } from "../../lab/client";
 import { applyTunnel, destroyTunnel, generateTunnelKey, LabTunnel, runScript } from "../support/apply";
 import { keyRefused, sh, tunnelWorks, waitFor } from "../support/hosts";
@@ -125,6 +126,26 @@ describe.sequential("real mains: revocation, rotation, listeners, expiry, forwar
         expect(await sh(T.backupHost, `systemctl show -P IPAddressAllow ${c.servicePaths(T.name).unitName}`)).toContain(lan);
         const banner = await sh(lab.main, `timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${T.port + 1}; head -c 7 <&3'`, { allowFail: true });
         expect(banner).toBe("SSH-2.0");
+    });
+
+    it("scripts that start together on a fresh boot all get the state directory (CI lost the mkdir race: `File exists`)", async () => {
+        // /run is empty after a boot; `pulumi up` then starts one script per resource
+        // at once. Many starts at once make the race between test and mkdir likely.
+        const script = renderScript("rst_note ok");
+        const out = await sh(
+            lab.main,
+            `set -u; rm -rf /run/reverse-ssh-tunnel; s=$(mktemp -d /root/.race.XXXXXX); cat >"$s/script"
+for round in 1 2 3 4 5; do
+  rm -rf /run/reverse-ssh-tunnel
+  for i in $(seq 1 24); do (bash "$s/script" >/dev/null 2>"$s/err.$round.$i"; echo $? >"$s/rc.$round.$i") & done
+  wait
+done
+cat "$s"/rc.* | sort | uniq -c; cat "$s"/err.* | sort | uniq -c; stat -c '%u:%a' /run/reverse-ssh-tunnel; rm -rf "$s"`,
+            { stdin: script },
+        );
+        expect(out).toMatch(/^\s*120 0$/m);
+        expect(out).not.toMatch(/File exists|error/);
+        expect(out.trim().split("\n").pop()).toBe("0:700");
     });
 
     it("finding Low 6 and Medium/interrupted: a killed key install leaves no stray copy of the private key after removal", async () => {
