@@ -1,3 +1,39 @@
+import { SCRIPT_PRELUDE } from "./prelude";
+
+/**
+ * Sections shared by many scripts (function libraries). A script built by
+ * `renderScript` that starts with the prelude and then these sections lets the
+ * bundle carry them once for all its phases.
+ */
+const librarySections = new Set<string>();
+
+/**
+ * Marks a script section as a library: definitions and set-up that read nothing from
+ * stdin and use none of a script's own variables. Returns the section unchanged. Put library
+ * sections first after the prelude, so bundles can hoist them.
+ */
+export function librarySection(text: string): string {
+    librarySections.add(text.trimEnd());
+    return text;
+}
+
+/** How `renderScript` joins the shebang, the prelude and the sections. */
+const SEPARATOR = "\n\n";
+const SCRIPT_HEAD = `#!/bin/bash${SEPARATOR}${SCRIPT_PRELUDE.trimEnd()}${SEPARATOR}`;
+
+/** The prelude and leading library sections of a script (its hoistable head), as a list. */
+function leadingSections(script: string): string[] {
+    if (!script.startsWith(SCRIPT_HEAD)) return [];
+    const heads = [SCRIPT_PRELUDE.trimEnd()];
+    let rest = script.slice(SCRIPT_HEAD.length);
+    for (;;) {
+        const lib = [...librarySections].find((l) => rest.startsWith(l + SEPARATOR));
+        if (lib === undefined) return heads;
+        heads.push(lib);
+        rest = rest.slice(lib.length + SEPARATOR.length);
+    }
+}
+
 /**
  * One stdin for every phase of a command: the create, update and delete scripts in
  * one `case` statement (bash reads a compound command whole before running it), then
@@ -5,18 +41,37 @@
  * provider pipes the stored stdin to delete as well, so delete runs the delete
  * script of the last apply. The bundle ends with `esac; exit` on one line: a phase that
  * does not read the data (delete) must not fall through to bash reading it as commands.
+ *
+ * The state stores every command's stdin twice (input and output), and the engine
+ * rewrites the whole state after each step, so the bundle carries what its phases
+ * share (the prelude and library sections) once, in a `{ }` group before the `case`,
+ * and a create script that equals the update script once (`create|update)`).
  */
 export function renderBundle(scripts: { create: string; update: string; delete?: string }, data = ""): string {
-    const phase = (name: string, script: string) => `${name}) {
-${script.trimEnd()}
+    const del = scripts.delete ?? "exit 0";
+    const full = [scripts.create, scripts.update, del].filter((s) => s.startsWith(SCRIPT_HEAD));
+    const heads = full.map(leadingSections);
+    const shared: string[] = [];
+    if (heads.length > 0) {
+        for (let k = 0; k < heads[0]!.length && heads.every((h) => h[k] === heads[0]![k]); k++) shared.push(heads[0]![k]!);
+    }
+    const prefix = shared.length > 0 ? ["#!/bin/bash", ...shared].join(SEPARATOR) + SEPARATOR : "";
+    const body = (s: string) => (prefix !== "" && s.startsWith(prefix) ? s.slice(prefix.length) : s).trimEnd();
+    const phase = (names: string, script: string) => `${names}) {
+${body(script)}
 }
 ;;`;
+    const phases = body(scripts.create) === body(scripts.update)
+        ? [phase("create|update", scripts.create)]
+        : [phase("create", scripts.create), phase("update", scripts.update)];
     return [
         "# reverse-ssh-tunnel: `bash -s -- create|update|delete` runs one phase; data for it follows the bundle.",
+        // A group is read whole before it runs, like the case: nothing in it can read
+        // the rest of the bundle as its stdin.
+        ...(shared.length > 0 ? ["{", shared.join(SEPARATOR), "}"] : []),
         'case "${1:-}" in',
-        phase("create", scripts.create),
-        phase("update", scripts.update),
-        phase("delete", scripts.delete ?? "exit 0"),
+        ...phases,
+        phase("delete", del),
         '*) echo "reverse-ssh-tunnel: error: unknown phase ${1:-}" >&2; exit 2 ;;',
         // `exit` on the same line: bash parses the whole line before running the case, so
         // the data after the bundle is never read as code, and a script that reads stdin

@@ -1,4 +1,4 @@
-import { bash } from "../shell";
+import { bash, librarySection } from "../shell";
 
 /**
  * Connection parameters the post-write check evaluates the policy for, besides
@@ -28,7 +28,7 @@ const AWK_GLOB2RE = String.raw`        function glob2re(p,   r, i, c) {
  * effective settings for the connections a backup really makes; and make the
  * running sshd take the files, however systemd runs it.
  */
-export const SSHD_FUNCTIONS = bash`rst_sshd=$(command -v sshd || true)
+export const SSHD_FUNCTIONS = librarySection(bash`rst_sshd=$(command -v sshd || true)
 [ -n "$rst_sshd" ] || rst_sshd=/usr/sbin/sshd
 [ -x "$rst_sshd" ] || rst_fail "sshd was not found on this host (looked on PATH and at /usr/sbin/sshd)"
 rst_main_config=/etc/ssh/sshd_config
@@ -348,4 +348,4 @@ rst_validate_syntax() {
         rst_fail "sshd -t rejected the new configuration; the previous files were restored and sshd was not reloaded: $err"
     fi
 }
-`;
+`);

@@ -166,12 +166,12 @@ export function renderSshdApplyScript(args: SshdMatchBlockRenderArgs): string {
     // `Match all` ends our block, so the lines that follow keep their own scope.
     const managed = `${begin}\n${block}Match all\n${end}\n`;
     return renderScript(
+        SSHD_FUNCTIONS,
         `rst_user=${shQuote(args.user)}
 rst_placement=${shQuote(placement)}
 rst_dropin=${shQuote(dropinPath(args.user))}
 rst_begin=${shQuote(begin)}
 rst_end=${shQuote(end)}`,
-        SSHD_FUNCTIONS,
         bash`rst_sshd_locked
 [ -f "$rst_main_config" ] || rst_fail "$rst_main_config does not exist"
 # The policy is written before the account exists (so the key is never accepted
@@ -232,11 +232,11 @@ export function renderSshdRemoveScript(args: Pick<SshdMatchBlockRenderArgs, "use
     validateUserName("user", args.user);
     const { begin, end } = managedBlockMarkers(args.user);
     return renderScript(
+        SSHD_FUNCTIONS,
         `rst_user=${shQuote(args.user)}
 rst_dropin=${shQuote(dropinPath(args.user))}
 rst_begin=${shQuote(begin)}
 rst_end=${shQuote(end)}`,
-        SSHD_FUNCTIONS,
         bash`rst_sshd_locked
 rst_backup "$rst_main_config" "$rst_dropin"
 rst_remove "$rst_dropin"

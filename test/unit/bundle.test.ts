@@ -3,8 +3,12 @@
  * after the bundle reaches only a script that reads stdin, and is never run as code.
  */
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderBundle } from "../../components/shell";
+import * as c from "../../components";
+import { librarySection, renderBundle, renderScript, SCRIPT_PRELUDE } from "../../components/shell";
 
 const run = (phase: string, stdin: string) => spawnSync("bash", ["-s", "--", phase], { input: stdin, encoding: "utf8" });
 
@@ -26,5 +30,36 @@ describe("script bundle on stdin", () => {
     it("keeps a phase's exit status and refuses an unknown phase", () => {
         expect(run("create", renderBundle({ create: "exit 7", update: "true" })).status).toBe(7);
         expect(run("bogus", renderBundle({ create: "true", update: "true" })).status).toBe(2);
+    });
+
+    it("carries the prelude and shared library sections once, and equal create and update scripts once", () => {
+        const lib = librarySection("rst_lib_hello() { echo \"hello $1\"; }");
+        const apply = renderScript(lib, 'rst_lib_hello apply; k=$(cat); echo "read ${#k} bytes"');
+        const remove = renderScript(lib, "rst_lib_hello remove");
+        // The prelude's state directory, moved out of the test machine's /run.
+        const state = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rst-bundle-")), "state");
+        const uid = process.getuid?.() ?? 0;
+        const rendered = renderBundle({ create: apply, update: apply, delete: remove }, data);
+        expect(rendered.split(SCRIPT_PRELUDE.trimEnd()).length - 1).toBe(1);
+        const b = rendered
+            .replace("rst_state_dir=/run/reverse-ssh-tunnel", `rst_state_dir=${state}`)
+            .replace(`= "0:700" ]`, `= "${uid}:700" ]`);
+        expect(b).toContain(`rst_state_dir=${state}`);
+        expect(b.split("rst_lib_hello() {").length - 1).toBe(1);
+        expect(b).toContain("\ncreate|update) {\n");
+        expect(run("create", b).stdout).toBe(`hello apply\nread ${data.length - 1} bytes\n`);
+        expect(run("update", b).stdout).toBe(`hello apply\nread ${data.length - 1} bytes\n`);
+        const del = run("delete", b);
+        expect(del.stdout).toBe("hello remove\n");
+        expect(`${del.stdout}${del.stderr}`).not.toMatch(/LEAKED|secret/);
+    });
+
+    it("keeps the sshd policy's bundle near one script's size (the state stores it twice per command)", () => {
+        const args = { user: "tunnel-b1", listenPorts: [2401] };
+        const apply = c.renderSshdApplyScript(args);
+        const remove = c.renderSshdRemoveScript(args);
+        const b = renderBundle({ create: apply, update: apply, delete: remove });
+        // Before: create + update + delete in full, 85.6 KB for these scripts.
+        expect(b.length).toBeLessThan(apply.length * 1.1);
     });
 });

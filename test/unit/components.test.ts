@@ -37,6 +37,14 @@ async function build(args: ReverseTunnelArgs = ARGS) {
 
 const commands = (seen: Registered[]) => seen.filter((r) => r.type === "command:remote:Command");
 
+/** The body of the `case` arm of a bundle that runs PHASE (arms may list several phases). */
+function bundlePhase(bundle: string, phase: string): string {
+    const arm = new RegExp(`\\n((?:[a-z]+\\|)*${phase}(?:\\|[a-z]+)*)\\) \\{\\n`).exec(bundle);
+    if (!arm) throw new Error(`no ${phase} arm in the bundle`);
+    const start = arm.index + arm[0].length;
+    return bundle.slice(start, bundle.indexOf("\n}\n;;", start));
+}
+
 describe("ReverseTunnel resource graph", () => {
     let r: Awaited<ReturnType<typeof build>>;
     beforeEach(async () => {
@@ -192,7 +200,7 @@ describe("ReverseTunnel options", () => {
         const acct = commands(r.seen).find((c) => c.name === "pi-account");
         const phases = (stdin: unknown) => {
             const b = String(unwrap(stdin));
-            return { create: b.slice(b.indexOf("\ncreate) {"), b.indexOf("\nupdate) {")), update: b.slice(b.indexOf("\nupdate) {"), b.indexOf("\ndelete) {")) };
+            return { create: bundlePhase(b, "create"), update: bundlePhase(b, "update") };
         };
         expect(phases(acct?.inputs.stdin).update).toContain("rst_prev_expiry");
         expect(phases(acct?.inputs.stdin).create).not.toContain("rst_prev_expiry");
@@ -206,7 +214,7 @@ describe("ReverseTunnel options", () => {
         const r = await build({ ...ARGS, compromised: true });
         const acct = commands(r.seen).find((c) => c.name === "pi-account");
         const b = String(unwrap(acct?.inputs.stdin));
-        expect(b.slice(b.indexOf("\nupdate) {"), b.indexOf("\ndelete) {"))).not.toContain("rst_prev_expiry");
+        expect(bundlePhase(b, "update")).not.toContain("rst_prev_expiry");
         expect(b).toContain("usermod --expiredate 1");
     });
 
