@@ -219,6 +219,29 @@ ${AWK_GLOB2RE}
         }
         END { if (!done) flush() }'
 }
+# rst_probe_dimensions: which connection parameters can change what sshd -T reports
+# for the account: "sources" when a Match line tests the client (Address, Host),
+# "listeners" when one tests where it connected (LocalAddress, LocalPort, RDomain),
+# both for any criterion other than All, User and Group (Exec, new keywords, forms
+# this parser does not know). A config without such criteria evaluates the same for
+# every connection, so one probe stands for all of them.
+rst_probe_dimensions() {
+    rst_config_stream | awk -F '\t' '
+        { split($3, w, /[ \t=]+/) }
+        tolower(w[1]) == "match" {
+            n = split($3, c, /[ \t]+/)
+            for (i = 2; i <= n; i++) {
+                k = tolower(c[i])
+                if (k == "all") continue
+                i++
+                if (k == "user" || k == "group") continue
+                if (k == "address" || k == "host") src = 1
+                else if (k == "localaddress" || k == "localport" || k == "rdomain") dst = 1
+                else { src = 1; dst = 1 }
+            }
+        }
+        END { print (src ? "sources" : "-"), (dst ? "listeners" : "-") }'
+}
 # rst_listen_pairs: "laddr lport" for every address and port sshd listens on (a
 # wildcard listener stands for each of the host's own addresses).
 rst_listen_pairs() {

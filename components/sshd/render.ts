@@ -97,11 +97,17 @@ $(printf '%s\n' "$rst_early" | sed 's/^/      /')
 fi
 # 2. The effective values, for the connections a backup really makes: every address
 # and port sshd listens on, from public and private source addresses.
+# Only the parameters some Match line tests can change the result (see
+# rst_probe_dimensions); the others keep one value.
 rst_pairs=$(rst_listen_pairs)
 [ -n "$rst_pairs" ] || rst_pairs="0.0.0.0 22"
+read -r rst_need_sources rst_need_listeners <<<"$(rst_probe_dimensions)"
+[ "$rst_need_listeners" = listeners ] || rst_pairs=$(head -n 1 <<<"$rst_pairs")
+rst_sources=${shQuote(PROBE_SOURCES.join(" "))}
+[ "$rst_need_sources" = sources ] || rst_sources=${shQuote(PROBE_SOURCES[0])}
 rst_seen=""
 while read -r rst_laddr rst_lport; do
-    for rst_addr in ${PROBE_SOURCES.join(" ")}; do
+    for rst_addr in $rst_sources; do
         if ! rst_dump=$(rst_effective "$rst_user" "$rst_addr" "$rst_laddr" "$rst_lport"); then
             rst_fail "sshd -T could not evaluate the configuration for $rst_user (from $rst_addr to $rst_laddr port $rst_lport): $rst_dump"
         fi

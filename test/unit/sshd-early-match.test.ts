@@ -57,3 +57,33 @@ describe("Match blocks read before the policy", () => {
         expect(nested).toMatch(/sets PERMITOPEN at DIR\/d\/00-aaa\.conf:3/);
     });
 });
+
+/** rst_probe_dimensions on a config with the given drop-ins (the policy's own included). */
+function probeDimensions(dropins: Record<string, string>): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rst-pd-"));
+    fs.mkdirSync(path.join(dir, "d"));
+    fs.writeFileSync(path.join(dir, "sshd_config"), `Include ${dir}/d/*.conf\nPort 22\n`);
+    fs.writeFileSync(path.join(dir, "d", "00-reverse-ssh-tunnel-tunnel-x.conf"), "Match User tunnel-x\n    AllowTcpForwarding remote\n");
+    for (const [name, text] of Object.entries(dropins)) fs.writeFileSync(path.join(dir, "d", name), text);
+    const script = ["set -euo pipefail", `rst_state_dir=${dir}; rst_exit_hooks=(); rst_tmp_paths=()`, 'rst_fail() { echo "$*" >&2; exit 1; }', SSHD_FUNCTIONS, `rst_main_config=${dir}/sshd_config`, "rst_probe_dimensions"].join("\n");
+    const r = spawnSync("bash", ["-c", script], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    return r.stdout.trim();
+}
+
+describe("which connection parameters the post-write check varies", () => {
+    it("one probe when no Match line tests the connection (only All, User, Group)", () => {
+        expect(probeDimensions({})).toBe("- -");
+        expect(probeDimensions({ "50-a.conf": "Match Group admins User alice,!bob\n    X11Forwarding no\nMatch all\n" })).toBe("- -");
+    });
+    it("every source when a Match line tests the client, every listener when one tests where it connected", () => {
+        expect(probeDimensions({ "50-a.conf": "Match Address 10.0.0.0/8\n    PermitOpen any\n" })).toBe("sources -");
+        expect(probeDimensions({ "50-a.conf": "Match User x Host *.lan\n" })).toBe("sources -");
+        expect(probeDimensions({ "50-a.conf": "Match LocalPort 2222\n" })).toBe("- listeners");
+        expect(probeDimensions({ "50-a.conf": "Match RDomain vrf1\n" })).toBe("- listeners");
+    });
+    it("both for criteria it does not know or cannot judge (Exec, key=value forms)", () => {
+        expect(probeDimensions({ "50-a.conf": "Match Exec /bin/true\n" })).toBe("sources listeners");
+        expect(probeDimensions({ "50-a.conf": "Match User=alice\n" })).toBe("sources listeners");
+    });
+});
