@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
@@ -64,7 +65,9 @@ export function adaptLabJson(json: unknown, name: string): LabHostInfo | undefin
 }
 
 function readKeyFile(key: string, file: string, baseDir: string): string {
-    const p = path.resolve(baseDir, file);
+    // `~/.ssh/id_ed25519` is how people write key paths; the shell is not there to expand it.
+    const expanded = file === "~" || file.startsWith("~/") ? path.join(os.homedir(), file.slice(1)) : file;
+    const p = path.resolve(baseDir, expanded);
     let text: string;
     try {
         text = fs.readFileSync(p, "utf8");

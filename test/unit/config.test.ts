@@ -45,6 +45,21 @@ describe("planStack", () => {
         expect(() => planStack(raw, dir)).toThrow(re);
     });
 
+    it("expands a leading ~/ in privateKeyFile to the home directory (no shell expands it)", () => {
+        const home = fs.mkdtempSync(path.join(os.tmpdir(), "rst-home-"));
+        fs.mkdirSync(path.join(home, ".ssh"));
+        fs.copyFileSync(keyFile, path.join(home, ".ssh", "id_admin"));
+        const saved = process.env.HOME;
+        process.env.HOME = home;
+        try {
+            const plan = planStack({ ...base, backups: [backup({ privateKeyFile: "~/.ssh/id_admin" })] }, dir);
+            expect(plan.tunnels[0]!.backup.privateKey).toMatch(/BEGIN OPENSSH PRIVATE KEY/);
+            expect(() => planStack({ ...base, backups: [backup({ privateKeyFile: "~/.ssh/missing" })] }, dir)).toThrow(`cannot read private key file ${home}/.ssh/missing`);
+        } finally {
+            process.env.HOME = saved;
+        }
+    });
+
     it("reads hosts from a lab description", () => {
         const lab = {
             hosts: {
