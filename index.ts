@@ -21,7 +21,8 @@ const plan = planStack(
 );
 
 const tunnels = plan.tunnels.map((args) => ({ args, tunnel: new ReverseTunnel(args.name, args) }));
-const health = new MainHealthCheck("main", { connection: plan.main });
+// After the tunnels: destroy removes it last, and keeps it while other stacks' tunnels remain.
+const health = new MainHealthCheck("main", { connection: plan.main }, { dependsOn: tunnels.map((t) => t.tunnel) });
 
 /** Run this on main (cron, monitoring): exit 0 when every backup's tunnel is up. */
 export const healthCommand = health.command;

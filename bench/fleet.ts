@@ -4,7 +4,11 @@
  * `destroy`, and main's sshd memory per tunnel. For add and revoke it also
  * counts the other N tunnels whose ssh client process changed (goal: none).
  *
- *   npm run bench:fleet -- [--sizes 1,20,50,100] [--parallel P]
+ *   npm run bench:fleet -- [--sizes 1,20,50,100] [--parallel P] [--shards K]
+ *
+ * `--shards K` splits the N backups into K stacks on the same main (as an MSP would
+ * keep one stack per client) and runs their ups, no-op ups and destroys at the same
+ * time; add and revoke touch the last stack.
  *
  * `--parallel` is the engine's `--parallel` (default: Pulumi's, 4 x CPUs). It also
  * reports the state's size per backup: the engine rewrites the whole state after
@@ -30,8 +34,21 @@ const parallel = p >= 0 ? Number(args[p + 1]) : undefined;
 const engineOpts = parallel !== undefined ? { parallel } : {};
 const root = path.resolve(__dirname, "..");
 
-const backups = (n: number) => Array.from({ length: n }, (_, k) => ({ name: `f${k + 1}`, lab: `backup${k + 1}`, tunnelPort: 2401 + k }));
-const config = (n: number) => ({ lab: ".state/lab/lab.json", main: { lab: "main" }, backups: backups(n) });
+const sh = args.indexOf("--shards");
+const shards = sh >= 0 ? Number(args[sh + 1]) : 1;
+
+const backup = (k: number) => ({ name: `f${k}`, lab: `backup${k}`, tunnelPort: 2400 + k });
+/** Backups `from..to` (1-based, inclusive) as one stack's config. */
+const config = (from: number, to: number) => ({
+    lab: ".state/lab/lab.json",
+    main: { lab: "main" },
+    backups: Array.from({ length: to - from + 1 }, (_, k) => backup(from + k)),
+});
+/** N backups split into `shards` stacks of consecutive backups: [from, to] per stack. */
+const split = (n: number): Array<[number, number]> => {
+    const per = Math.ceil(n / shards);
+    return Array.from({ length: shards }, (_, i): [number, number] => [i * per + 1, Math.min(n, (i + 1) * per)]).filter(([a, b]) => a <= b);
+};
 
 /** MainPID of each tunnel's unit on its backup (the ssh client), f1..fn. */
 async function tunnelPids(n: number): Promise<string[]> {
@@ -56,37 +73,49 @@ async function main(): Promise<void> {
     const labUpMs = Date.now() - t0lab;
     const started = new Date();
     const rows: Array<Record<string, number>> = [];
-    const stack = await openStack("bench-fleet", config(1));
-    await stack.destroy({ continueOnError: true }).catch(() => undefined);
+    // One stack per shard; several stacks on one main run their updates at the same time.
+    const stacks = [];
+    for (let i = 1; i <= shards; i++) {
+        const st = await openStack(shards === 1 ? "bench-fleet" : `bench-fleet-s${i}`, config(i, i));
+        await st.destroy({ continueOnError: true }).catch(() => undefined);
+        stacks.push(st);
+    }
+    const timed = async (f: () => Promise<unknown>) => {
+        const t0 = Date.now();
+        await f();
+        return Date.now() - t0;
+    };
     for (const n of sizes) {
-        await setStackConfig(stack, config(n));
-        let t0 = Date.now();
-        const up = await stack.up(engineOpts);
-        const upMs = Date.now() - t0;
-        const stateKbPerBackup = Math.round(JSON.stringify(await stack.exportStack()).length / 1024 / n);
-        if (up.summary.result !== "succeeded") throw new Error(`up failed for N=${n}`);
+        const parts = split(n);
+        const used = stacks.slice(0, parts.length);
+        for (const [i, [a, b]] of parts.entries()) await setStackConfig(used[i]!, config(a, b));
+        const upMs = await timed(() =>
+            Promise.all(
+                used.map(async (st) => {
+                    if ((await st.up(engineOpts)).summary.result !== "succeeded") throw new Error(`up failed for N=${n}`);
+                }),
+            ),
+        );
+        let stateBytes = 0;
+        for (const st of used) stateBytes += JSON.stringify(await st.exportStack()).length;
+        const stateKbPerBackup = Math.round(stateBytes / 1024 / n);
         await new Promise((r) => setTimeout(r, 3000));
         const pss = await sshdPssKb(loadLab().main, "tunnel-[a-z0-9-]+");
-        t0 = Date.now();
-        await stack.up(engineOpts);
-        const noopUpMs = Date.now() - t0;
-        // one more backup, then revoke it: the other n tunnels must not notice
+        const noopUpMs = await timed(() => Promise.all(used.map((st) => st.up(engineOpts))));
+        // one more backup (in the last stack), then revoke it: the other n tunnels must not notice
+        const last = used.at(-1)!;
+        const [lastFrom] = parts.at(-1)!;
         const before = await tunnelPids(n);
-        await setStackConfig(stack, config(n + 1));
-        t0 = Date.now();
-        await stack.up(engineOpts);
-        const addOneMs = Date.now() - t0;
+        await setStackConfig(last, config(lastFrom, n + 1));
+        const addOneMs = await timed(() => last.up(engineOpts));
         const afterAdd = await tunnelPids(n);
-        await setStackConfig(stack, config(n));
-        t0 = Date.now();
-        await stack.up(engineOpts);
-        const revokeOneMs = Date.now() - t0;
+        await setStackConfig(last, config(lastFrom, n));
+        const revokeOneMs = await timed(() => last.up(engineOpts));
         const afterRevoke = await tunnelPids(n);
-        t0 = Date.now();
-        await stack.destroy(engineOpts);
-        const destroyMs = Date.now() - t0;
+        const destroyMs = await timed(() => Promise.all(used.map((st) => st.destroy(engineOpts))));
         rows.push({
             n,
+            stacks: used.length,
             upMs,
             noopUpMs,
             addOneMs,
@@ -104,18 +133,18 @@ async function main(): Promise<void> {
     const table = [
         `Fleet: N backups on one main (${started.toISOString()}, ${os.cpus().length} cores, real engine, parallel ${parallel ?? "default (4 x CPUs)"}, lab hosts; lab up with ${max + 1} backups: ${s(labUpMs)})`,
         "",
-        "| backups | pulumi up (fresh) | no-op up | add 1 | revoke 1 | others restarted (add/revoke) | destroy | main: sshd PSS of all tunnels | per tunnel | state per backup |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| backups | stacks | pulumi up (fresh) | no-op up | add 1 | revoke 1 | others restarted (add/revoke) | destroy | main: sshd PSS of all tunnels | per tunnel | state per backup |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
         ...rows.map(
             (r) =>
-                `| ${r.n} | ${s(r.upMs!)} | ${s(r.noopUpMs!)} | ${s(r.addOneMs!)} | ${s(r.revokeOneMs!)} | ${r.othersRestartedOnAdd}/${r.othersRestartedOnRevoke} | ${s(r.destroyMs!)} | ${r.tunnelsPssKb} kB | ${r.perTunnelPssKb} kB | ${r.stateKbPerBackup} kB |`,
+                `| ${r.n} | ${r.stacks} | ${s(r.upMs!)} | ${s(r.noopUpMs!)} | ${s(r.addOneMs!)} | ${s(r.revokeOneMs!)} | ${r.othersRestartedOnAdd}/${r.othersRestartedOnRevoke} | ${s(r.destroyMs!)} | ${r.tunnelsPssKb} kB | ${r.perTunnelPssKb} kB | ${r.stateKbPerBackup} kB |`,
         ),
     ];
     console.log(`\n${table.join("\n")}`);
     const dir = path.join(root, ".state", "bench");
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `fleet-${started.toISOString().replace(/[:.]/g, "-")}.json`);
-    fs.writeFileSync(file, JSON.stringify({ started, labUpMs, parallel, rows, table }, null, 2));
+    fs.writeFileSync(file, JSON.stringify({ started, labUpMs, parallel, shards, rows, table }, null, 2));
     console.log(`wrote ${file}`);
 }
 

@@ -13,8 +13,10 @@ export interface MainHealthCheckArgs {
 
 /**
  * Installs `reverse-ssh-tunnel-health` on main (one per main, shared by all its
- * tunnels): lists each backup, whether its listener is up and whether ssh through it
- * reaches the pinned host; non-zero exit when one is down.
+ * tunnels, also those of other stacks): lists each backup, whether its listener is
+ * up and whether ssh through it reaches the pinned host; non-zero exit when one is
+ * down. Give the tunnels as `dependsOn`: destroy then removes the command after
+ * them, and only when no tunnel into main is left.
  */
 export class MainHealthCheck extends pulumi.ComponentResource {
     /** The command to run on main (e.g. from cron or a monitoring agent). */
@@ -25,7 +27,8 @@ export class MainHealthCheck extends pulumi.ComponentResource {
         remoteScript(
             `${name}-health`,
             { connection: args.connection, connectionKey: "main.connection", create: renderHealthInstallScript(), delete: renderHealthRemoveScript() },
-            { parent: this },
+            // The component's dependsOn, on the command itself: the order destroy follows.
+            { parent: this, ...(opts?.dependsOn !== undefined ? { dependsOn: opts.dependsOn } : {}) },
         );
         this.command = pulumi.output(HEALTH_COMMAND_PATH);
         this.registerOutputs({ command: this.command });

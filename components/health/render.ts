@@ -3,6 +3,9 @@ import { heredoc, renderScript, shQuote } from "../shell";
 /** Where the health command is installed on main. */
 export const HEALTH_COMMAND_PATH = "/usr/local/sbin/reverse-ssh-tunnel-health";
 
+/** main's client entry of every tunnel, whichever stack installed it (see `clientConfigPath`). */
+const CLIENT_ENTRIES = "/etc/ssh/ssh_config.d/reverse-ssh-tunnel-*.conf";
+
 /**
  * The health command for main. For every tunnel whose client entry is installed
  * (`/etc/ssh/ssh_config.d/reverse-ssh-tunnel-*.conf`) it checks that the listener is
@@ -21,7 +24,7 @@ json=0
 status=0
 found=0
 [ "$json" = 1 ] || printf '%-24s %-6s %-9s %s\n' BACKUP PORT LISTENER SSH
-for conf in /etc/ssh/ssh_config.d/reverse-ssh-tunnel-*.conf; do
+for conf in ${CLIENT_ENTRIES}; do
     [ -e "$conf" ] || continue
     found=1
     name=$(awk '$1 == "Host" { print $2; exit }' "$conf")
@@ -63,7 +66,22 @@ export function renderHealthInstallScript(): string {
     );
 }
 
-/** Script that removes the health command. */
+/**
+ * Script that removes the health command, unless tunnels remain on main: several
+ * stacks (a fleet split into stacks, or teams) share one main and one health
+ * command, and a stack's destroy removes its own tunnels first.
+ */
 export function renderHealthRemoveScript(): string {
-    return renderScript(`rst_remove ${shQuote(HEALTH_COMMAND_PATH)}`);
+    return renderScript(
+        `rst_path=${shQuote(HEALTH_COMMAND_PATH)}`,
+        String.raw`rst_remaining=0
+for rst_entry in ${CLIENT_ENTRIES}; do
+    if [ -e "$rst_entry" ]; then rst_remaining=$((rst_remaining + 1)); fi
+done
+if [ "$rst_remaining" -gt 0 ]; then
+    rst_note "kept $rst_path: $rst_remaining tunnel(s) into this host remain (another stack's?)"
+else
+    rst_remove "$rst_path"
+fi`,
+    );
 }

@@ -13,6 +13,7 @@ const librarySections = new Set<string>();
  * sections first after the prelude, so bundles can hoist them.
  */
 export function librarySection(text: string): string {
+    if (/<<-?\s*['"]?[A-Za-z_]/.test(text)) throw new Error("a library section cannot hold a heredoc (its comment lines are dropped in bundles)");
     librarySections.add(text.trimEnd());
     return text;
 }
@@ -20,6 +21,18 @@ export function librarySection(text: string): string {
 /** How `renderScript` joins the shebang, the prelude and the sections. */
 const SEPARATOR = "\n\n";
 const SCRIPT_HEAD = `#!/bin/bash${SEPARATOR}${SCRIPT_PRELUDE.trimEnd()}${SEPARATOR}`;
+
+/**
+ * A shared section without its whole-line comments: they explain the source (kept in
+ * this package) and are a third of the prelude's bytes, which every command's state
+ * stores twice. Library sections hold no heredocs, so such a line is never data.
+ */
+function withoutCommentLines(section: string): string {
+    return section
+        .split("\n")
+        .filter((l) => !/^\s*#/.test(l))
+        .join("\n");
+}
 
 /** The prelude and leading library sections of a script (its hoistable head), as a list. */
 function leadingSections(script: string): string[] {
@@ -68,7 +81,7 @@ ${body(script)}
         "# reverse-ssh-tunnel: `bash -s -- create|update|delete` runs one phase; data for it follows the bundle.",
         // A group is read whole before it runs, like the case: nothing in it can read
         // the rest of the bundle as its stdin.
-        ...(shared.length > 0 ? ["{", shared.join(SEPARATOR), "}"] : []),
+        ...(shared.length > 0 ? ["{", shared.map(withoutCommentLines).join(SEPARATOR), "}"] : []),
         'case "${1:-}" in',
         ...phases,
         phase("delete", del),

@@ -148,6 +148,24 @@ cat "$s"/rc.* | sort | uniq -c; cat "$s"/err.* | sort | uniq -c; stat -c '%u:%a'
         expect(out.trim().split("\n").pop()).toBe("0:700");
     });
 
+    it("stacks sharing a main: destroying one keeps the health command while another stack's tunnels remain", async () => {
+        const count = async () => Number((await sh(lab.main, "ls /etc/ssh/ssh_config.d/ | grep -c '^reverse-ssh-tunnel-.*\\.conf$' || true")).trim());
+        const before = await count();
+        const present = async () => (await sh(lab.main, `test -x ${c.HEALTH_COMMAND_PATH} && echo yes || echo no`)).trim();
+        await runScript(lab.main, c.renderHealthInstallScript(), { lab });
+        // another stack's tunnel on this main
+        await sh(lab.main, "printf 'Host backup-otherstack\\n    Port 2998\\n' >/etc/ssh/ssh_config.d/reverse-ssh-tunnel-otherstack.conf");
+        try {
+            const kept = await runScript(lab.main, c.renderHealthRemoveScript(), { lab });
+            expect(kept.stdout).toContain(`${before + 1} tunnel(s) into this host remain`);
+            expect(await present()).toBe("yes");
+        } finally {
+            await sh(lab.main, "rm -f /etc/ssh/ssh_config.d/reverse-ssh-tunnel-otherstack.conf");
+        }
+        await runScript(lab.main, c.renderHealthRemoveScript(), { lab });
+        expect(await present()).toBe(before === 0 ? "no" : "yes");
+    });
+
     it("finding Low 6 and Medium/interrupted: a killed key install leaves no stray copy of the private key after removal", async () => {
         const key = generateTunnelKey();
         // SIGKILL right after the key reached its temporary file (no trap can run).

@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import * as c from "../../components";
+import { SSHD_FUNCTIONS } from "../../components/sshd/functions";
 import { librarySection, renderBundle, renderScript, SCRIPT_PRELUDE } from "../../components/shell";
 
 const run = (phase: string, stdin: string) => spawnSync("bash", ["-s", "--", phase], { input: stdin, encoding: "utf8" });
@@ -40,7 +41,8 @@ describe("script bundle on stdin", () => {
         const state = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rst-bundle-")), "state");
         const uid = process.getuid?.() ?? 0;
         const rendered = renderBundle({ create: apply, update: apply, delete: remove }, data);
-        expect(rendered.split(SCRIPT_PRELUDE.trimEnd()).length - 1).toBe(1);
+        expect(rendered.split("\nrst_private_dir() {\n").length - 1).toBe(1);
+        expect(SCRIPT_PRELUDE).toContain("\nrst_private_dir() {\n");
         const b = rendered
             .replace("rst_state_dir=/run/reverse-ssh-tunnel", `rst_state_dir=${state}`)
             .replace(`= "0:700" ]`, `= "${uid}:700" ]`);
@@ -61,5 +63,18 @@ describe("script bundle on stdin", () => {
         const b = renderBundle({ create: apply, update: apply, delete: remove });
         // Before: create + update + delete in full, 85.6 KB for these scripts.
         expect(b.length).toBeLessThan(apply.length * 1.1);
+    });
+
+    it("drops the shared sections' comment lines and nothing else: the same functions, valid bash", () => {
+        const apply = c.renderSshdApplyScript({ user: "tunnel-b1", listenPorts: [2401] });
+        const b = renderBundle({ create: apply, update: apply });
+        const head = b.slice(b.indexOf("\n{\n") + 3, b.indexOf('\n}\ncase "${1:-}" in'));
+        expect(head).not.toMatch(/^\s*#/m);
+        const functions = (text: string) => spawnSync("bash", ["-c", `eval "$(cat)"; declare -F`], { input: text.replace(/^rst_private_dir$/m, "true").replace(/^\[ -x "\$rst_sshd" \].*$/m, "true"), encoding: "utf8" }).stdout;
+        const full = SCRIPT_PRELUDE + "\n" + SSHD_FUNCTIONS;
+        expect(functions(head)).toBe(functions(full));
+        expect(functions(head).split("\n").length).toBeGreaterThan(25);
+        expect(spawnSync("bash", ["-n"], { input: b }).status).toBe(0);
+        expect(() => librarySection("cat <<'EOF'\n# data\nEOF")).toThrow(/heredoc/);
     });
 });
