@@ -99,6 +99,8 @@ export class TunnelAccount extends pulumi.ComponentResource {
             { parent: this },
         );
         this.finalizeCommand = keys.apply(([publicKey, additionalPublicKeys]) => renderAccountFinalizeScript({ ...plain, publicKey, additionalPublicKeys }));
-        this.registerOutputs({ user: this.user, finalizeCommand: this.finalizeCommand });
+        // finalizeCommand stays a property only: as a registered output the state would
+        // hold a copy of the script (~11 kB) for every backup.
+        this.registerOutputs({ user: this.user });
     }
 }
