@@ -64,6 +64,24 @@ async function tunnelPids(n: number): Promise<string[]> {
     return out;
 }
 
+/**
+ * CPU seconds used so far by the lab's hosts (their cgroups) and by the whole machine.
+ * The lab runs main and every backup on this machine's cores; in the field they are
+ * separate machines, so the bench reports which share of an up's CPU they took.
+ */
+function cpuSeconds(): { hosts: number; machine: number } {
+    const base = "/sys/fs/cgroup/unified/rst-lab";
+    let hosts = 0;
+    for (const h of fs.existsSync(base) ? fs.readdirSync(base) : []) {
+        const stat = path.join(base, h, "cpu.stat");
+        if (fs.existsSync(stat)) hosts += Number(/usage_usec (\d+)/.exec(fs.readFileSync(stat, "utf8"))?.[1] ?? 0) / 1e6;
+    }
+    // /proc/stat's first line, in clock ticks (USER_HZ, 100 on Linux): user nice system idle iowait irq softirq steal
+    const t = fs.readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const machine = (t[0]! + t[1]! + t[2]! + t[5]! + t[6]! + t[7]!) / 100;
+    return { hosts, machine };
+}
+
 const changed = (a: string[], b: string[]) => a.filter((p, k) => p !== b[k]).length;
 
 async function main(): Promise<void> {
@@ -89,6 +107,7 @@ async function main(): Promise<void> {
         const parts = split(n);
         const used = stacks.slice(0, parts.length);
         for (const [i, [a, b]] of parts.entries()) await setStackConfig(used[i]!, config(a, b));
+        const cpu0 = cpuSeconds();
         const upMs = await timed(() =>
             Promise.all(
                 used.map(async (st) => {
@@ -96,6 +115,9 @@ async function main(): Promise<void> {
                 }),
             ),
         );
+        const cpu1 = cpuSeconds();
+        const upCpuS = Math.round(cpu1.machine - cpu0.machine);
+        const upHostsCpuS = Math.round(cpu1.hosts - cpu0.hosts);
         let stateBytes = 0;
         for (const st of used) stateBytes += JSON.stringify(await st.exportStack()).length;
         const stateKbPerBackup = Math.round(stateBytes / 1024 / n);
@@ -126,6 +148,8 @@ async function main(): Promise<void> {
             tunnelsPssKb: pss,
             perTunnelPssKb: Math.round(pss / n),
             stateKbPerBackup,
+            upCpuS,
+            upHostsCpuS,
         });
         console.log(JSON.stringify(rows.at(-1)));
     }
@@ -133,11 +157,11 @@ async function main(): Promise<void> {
     const table = [
         `Fleet: N backups on one main (${started.toISOString()}, ${os.cpus().length} cores, real engine, parallel ${parallel ?? "default (4 x CPUs)"}, lab hosts; lab up with ${max + 1} backups: ${s(labUpMs)})`,
         "",
-        "| backups | stacks | pulumi up (fresh) | no-op up | add 1 | revoke 1 | others restarted (add/revoke) | destroy | main: sshd PSS of all tunnels | per tunnel | state per backup |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| backups | stacks | pulumi up (fresh) | no-op up | add 1 | revoke 1 | others restarted (add/revoke) | destroy | main: sshd PSS of all tunnels | per tunnel | state per backup | up: CPU s (lab hosts' share) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ...rows.map(
             (r) =>
-                `| ${r.n} | ${r.stacks} | ${s(r.upMs!)} | ${s(r.noopUpMs!)} | ${s(r.addOneMs!)} | ${s(r.revokeOneMs!)} | ${r.othersRestartedOnAdd}/${r.othersRestartedOnRevoke} | ${s(r.destroyMs!)} | ${r.tunnelsPssKb} kB | ${r.perTunnelPssKb} kB | ${r.stateKbPerBackup} kB |`,
+                `| ${r.n} | ${r.stacks} | ${s(r.upMs!)} | ${s(r.noopUpMs!)} | ${s(r.addOneMs!)} | ${s(r.revokeOneMs!)} | ${r.othersRestartedOnAdd}/${r.othersRestartedOnRevoke} | ${s(r.destroyMs!)} | ${r.tunnelsPssKb} kB | ${r.perTunnelPssKb} kB | ${r.stateKbPerBackup} kB | ${r.upCpuS} (${Math.round((100 * r.upHostsCpuS!) / Math.max(1, r.upCpuS!))}%) |`,
         ),
     ];
     console.log(`\n${table.join("\n")}`);
