@@ -54,13 +54,27 @@ rst_private_dir() {
     [ "$(stat -c '%u:%a' -- "$rst_state_dir")" = "0:700" ] ||
         rst_fail "$rst_state_dir must be a directory owned by root with mode 0700 (found $(stat -c '%U:%a' -- "$rst_state_dir")); remove it and run again"
     export TMPDIR="$rst_state_dir"
+    rst_clean_stale_tmp "$rst_state_dir"
+}
+# rst_clean_stale_tmp DIR: removes the temporary files of runs that were killed
+# (SIGKILL: no trap ran). Their names carry the creating script's PID; a file whose
+# PID is alive is left alone (a live run's, or at worst a reused PID's).
+rst_clean_stale_tmp() {
+    local f pid
+    for f in "$1"/.rst-tmp.*.*; do
+        [ -e "$f" ] || continue
+        pid=${'$'}{f##*/.rst-tmp.}
+        pid=${'$'}{pid%%.*}
+        case "$pid" in '' | *[!0-9]*) continue ;; esac
+        kill -0 "$pid" 2>/dev/null || rm -rf -- "$f"
+    done
 }
 rst_private_dir
 # rst_mktemp VAR [DIR]: sets VAR to a new temporary file (in DIR, default the state
 # directory), removed on exit. Not used as $(...): a subshell could not register it.
 rst_mktemp() {
     local t
-    t=$(mktemp "${'$'}{2:-$rst_state_dir}/.rst-tmp.XXXXXX")
+    t=$(mktemp "${'$'}{2:-$rst_state_dir}/.rst-tmp.$$.XXXXXX")
     rst_tmp_paths+=("$t")
     printf -v "$1" '%s' "$t"
 }
@@ -70,6 +84,7 @@ rst_install_file() {
     local path="$1" mode="$2" owner="$3" group="$4" tmp=""
     # The temporary copy sits next to the target (same filesystem for mv) and is
     # removed on any exit, so an interrupted run leaves no stray copy of a key.
+    rst_clean_stale_tmp "$(dirname -- "$path")"
     rst_mktemp tmp "$(dirname -- "$path")"
     chmod 600 -- "$tmp"
     cat >"$tmp"

@@ -148,6 +148,26 @@ cat "$s"/rc.* | sort | uniq -c; cat "$s"/err.* | sort | uniq -c; stat -c '%u:%a'
         expect(out.trim().split("\n").pop()).toBe("0:700");
     });
 
+    it("temporary files of killed runs are removed by the next run; a live run's are kept (CI: a SIGKILL test left one in /run)", async () => {
+        // A dead run's files (PID of a finished process) and a live run's (a sleeping process's PID).
+        const out = await sh(
+            lab.main,
+            `set -eu; mkdir -p -m 0700 /run/reverse-ssh-tunnel; dead=$(bash -c 'echo $$')
+systemd-run --quiet --unit rst-live-probe sleep 120; live=$(systemctl show -P MainPID rst-live-probe)
+touch /run/reverse-ssh-tunnel/.rst-tmp.$dead.AAAAAA /etc/ssh/.rst-tmp.$dead.BBBBBB /run/reverse-ssh-tunnel/.rst-tmp.$live.CCCCCC
+echo "$dead $live"`,
+        );
+        const [dead, live] = out.trim().split(" ");
+        try {
+            await runScript(lab.main, renderScript('rst_install_file /etc/ssh/rst-probe-file 644 root root <<<"x"', "rst_remove /etc/ssh/rst-probe-file"), { lab });
+            const left = (await sh(lab.main, "ls -A /run/reverse-ssh-tunnel /etc/ssh | grep '^.rst-tmp' || true")).trim().split("\n").filter(Boolean);
+            expect(left).toEqual([`.rst-tmp.${live}.CCCCCC`]);
+            expect(left.join()).not.toContain(`.rst-tmp.${dead}.`);
+        } finally {
+            await sh(lab.main, `systemctl stop rst-live-probe 2>/dev/null; rm -f /run/reverse-ssh-tunnel/.rst-tmp.${live}.CCCCCC /etc/ssh/.rst-tmp.${dead}.BBBBBB /run/reverse-ssh-tunnel/.rst-tmp.${dead}.AAAAAA; true`);
+        }
+    });
+
     it("stacks sharing a main: destroying one keeps the health command while another stack's tunnels remain", async () => {
         const count = async () => Number((await sh(lab.main, "ls /etc/ssh/ssh_config.d/ | grep -c '^reverse-ssh-tunnel-.*\\.conf$' || true")).trim());
         const before = await count();
