@@ -198,7 +198,10 @@ export function renderAccountFinalizeScript(args: TunnelAccountRenderArgs): stri
     const current = parsePublicKey("publicKey", args.publicKey);
     return [
         renderAccountApplyScript({ ...args, keepPreviousKey: false }).trimEnd(),
-        bash`rst_current_fp=${shQuote(current.fingerprint)}
+        bash`# The key file is final: the wait below needs no lock, and other backups' account
+# changes on this main must not wait up to 60 s for this backup's reconnect.
+rst_unlock
+rst_current_fp=${shQuote(current.fingerprint)}
 rst_uid=$(id -u "$rst_user")
 # rst_session_fp PID: the key fingerprint sshd logged when the session of PID (the
 # account's sshd process; its parent is the privileged monitor that logs) logged in.

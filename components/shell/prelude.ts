@@ -194,6 +194,10 @@ rst_lock() {
     exec 9>"$rst_state_dir/lock-$1"
     flock -w 300 9 || rst_fail "timed out after 300 s waiting for $rst_state_dir/lock-$1 (another reverse-ssh-tunnel script holds it)"
 }
+# rst_unlock: releases the lock taken by rst_lock before the script ends.
+rst_unlock() {
+    exec 9>&-
+}
 `;
 
 /** Joins the prelude and script sections into one script, separated by blank lines. */

@@ -168,6 +168,26 @@ echo "$dead $live"`,
         }
     });
 
+    it("a rotation's finalizer waiting for its backup does not hold up other backups' account changes on main", async () => {
+        const a = { user: "tunnel-fwait", listenPorts: [2396], publicKey: generateTunnelKey().publicKey };
+        const b = { user: "tunnel-fother", listenPorts: [2397], publicKey: generateTunnelKey().publicKey };
+        await runScript(lab.main, c.renderAccountApplyScript(a), { lab });
+        try {
+            // No backup ever connects with a's key: its finalizer waits (up to 60 s).
+            const waiting = runScript(lab.main, c.renderAccountFinalizeScript(a), { lab, allowFail: true });
+            await new Promise((r) => setTimeout(r, 2000));
+            const t0 = Date.now();
+            await runScript(lab.main, c.renderAccountApplyScript(b), { lab });
+            const otherMs = Date.now() - t0;
+            await sh(lab.main, "pkill -TERM -f -- '-s -- create' || true", { allowFail: true });
+            await waiting;
+            // Before: b waited for the finalizer's accounts lock, about 58 s.
+            expect(otherMs).toBeLessThan(10_000);
+        } finally {
+            for (const u of [a, b]) await runScript(lab.main, c.renderAccountRevokeScript(u), { lab });
+        }
+    });
+
     it("stacks sharing a main: destroying one keeps the health command while another stack's tunnels remain", async () => {
         const count = async () => Number((await sh(lab.main, "ls /etc/ssh/ssh_config.d/ | grep -c '^reverse-ssh-tunnel-.*\\.conf$' || true")).trim());
         const before = await count();
