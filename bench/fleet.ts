@@ -27,15 +27,16 @@ import { sshdPssKb } from "../test/support/hosts";
 import { openStack, setStackConfig } from "../test/support/engine";
 
 const args = process.argv.slice(2);
-const i = args.indexOf("--sizes");
-const sizes = (i >= 0 ? args[i + 1]! : "1,20,50,100").split(",").map(Number);
-const p = args.indexOf("--parallel");
-const parallel = p >= 0 ? Number(args[p + 1]) : undefined;
+/** The value after `--name` on the command line, if given. */
+const flag = (name: string): string | undefined => {
+    const at = args.indexOf(`--${name}`);
+    return at >= 0 ? args[at + 1] : undefined;
+};
+const sizes = (flag("sizes") ?? "1,20,50,100").split(",").map(Number);
+const parallel = flag("parallel") !== undefined ? Number(flag("parallel")) : undefined;
 const engineOpts = parallel !== undefined ? { parallel } : {};
+const shards = Number(flag("shards") ?? 1);
 const root = path.resolve(__dirname, "..");
-
-const sh = args.indexOf("--shards");
-const shards = sh >= 0 ? Number(args[sh + 1]) : 1;
 
 const backup = (k: number) => ({ name: `f${k}`, lab: `backup${k}`, tunnelPort: 2400 + k });
 /** Backups `from..to` (1-based, inclusive) as one stack's config. */
