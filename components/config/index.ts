@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { HostConnection } from "../connection";
 import { ReverseTunnelArgs, resolveTunnelSettings } from "../tunnel";
-import { assertUnique, ConfigError, validatePrivateKey } from "../validation";
+import { ConfigError, forTunnel, validatePrivateKey } from "../validation";
 import { LabHostInfo, labLookup, LabLookup } from "./lab";
 import { BackupConfig, HostConfig, MainConfig } from "./schema";
 
@@ -123,43 +123,64 @@ export function planStack(raw: RawStackConfig, baseDir: string): StackPlan {
     const backupsCfg = parseWith("backups", z.array(BackupConfig).min(1, "at least one backup is required"), raw.backups);
     const { conn: main, lab: mainLab } = connectionOf("main", mainCfg, lookup, baseDir, raw.mainPrivateKey);
 
-    const tunnels = backupsCfg.map((b, i): NamedTunnelArgs => {
-        const key = `backups[${i}]`;
-        const { conn, lab: backupLab } = connectionOf(key, b, lookup, baseDir, raw.backupPrivateKey);
-        const backup: HostConnection =
-            b.via === "main"
-                ? { ...conn, host: "127.0.0.1", port: b.tunnelPort, proxy: main }
-                : conn;
-        const args: NamedTunnelArgs = {
-            name: b.name,
-            main,
-            mainPublicHost: mainCfg.publicHost ?? mainLab?.publicAddress ?? main.host,
-            ...(mainCfg.publicPort !== undefined ? { mainPublicPort: mainCfg.publicPort } : {}),
-            backup,
-            port: b.tunnelPort,
-            ...(b.extraForwards !== undefined ? { extraForwards: b.extraForwards } : {}),
-            ...(b.tunnelUser !== undefined ? { tunnelUser: b.tunnelUser } : {}),
-            ...(b.loginUser !== undefined ? { loginUser: b.loginUser } : backupLab?.loginUser !== undefined ? { loginUser: backupLab.loginUser } : {}),
-            ...(b.backupSshPort !== undefined ? { backupSshPort: b.backupSshPort } : {}),
-            ...(b.serviceUser !== undefined ? { serviceUser: b.serviceUser } : {}),
-            ...(b.keyAlgorithm !== undefined ? { keyAlgorithm: b.keyAlgorithm } : {}),
-            ...(b.keyRotation !== undefined ? { keyRotation: b.keyRotation } : {}),
-            ...(b.keyExpiry !== undefined ? { keyExpiry: b.keyExpiry } : {}),
-            ...(b.allowedSources !== undefined ? { allowedSources: b.allowedSources } : {}),
-            ...(mainCfg.sshdPlacement !== undefined ? { sshdPlacement: mainCfg.sshdPlacement } : {}),
-            ...(b.compromised !== undefined ? { compromised: b.compromised } : {}),
-        };
-        try {
-            resolveTunnelSettings(args);
-        } catch (e) {
-            if (e instanceof ConfigError) throw new ConfigError(`${key}.${e.key}`, e.message.slice(e.key.length + 2));
-            throw e;
-        }
-        return args;
-    });
+    const tunnels = backupsCfg.map((b, i): NamedTunnelArgs =>
+        // Every error about one backup names it (`backup "pi": backups[0].port: ...`).
+        forTunnel(b.name, () => {
+            const key = `backups[${i}]`;
+            const { conn, lab: backupLab } = connectionOf(key, b, lookup, baseDir, raw.backupPrivateKey);
+            const backup: HostConnection =
+                b.via === "main"
+                    ? { ...conn, host: "127.0.0.1", port: b.tunnelPort, proxy: main }
+                    : conn;
+            const args: NamedTunnelArgs = {
+                name: b.name,
+                main,
+                mainPublicHost: mainCfg.publicHost ?? mainLab?.publicAddress ?? main.host,
+                ...(mainCfg.publicPort !== undefined ? { mainPublicPort: mainCfg.publicPort } : {}),
+                backup,
+                port: b.tunnelPort,
+                ...(b.extraForwards !== undefined ? { extraForwards: b.extraForwards } : {}),
+                ...(b.tunnelUser !== undefined ? { tunnelUser: b.tunnelUser } : {}),
+                ...(b.loginUser !== undefined ? { loginUser: b.loginUser } : backupLab?.loginUser !== undefined ? { loginUser: backupLab.loginUser } : {}),
+                ...(b.backupSshPort !== undefined ? { backupSshPort: b.backupSshPort } : {}),
+                ...(b.serviceUser !== undefined ? { serviceUser: b.serviceUser } : {}),
+                ...(b.keyAlgorithm !== undefined ? { keyAlgorithm: b.keyAlgorithm } : {}),
+                ...(b.keyRotation !== undefined ? { keyRotation: b.keyRotation } : {}),
+                ...(b.keyExpiry !== undefined ? { keyExpiry: b.keyExpiry } : {}),
+                ...(b.allowedSources !== undefined ? { allowedSources: b.allowedSources } : {}),
+                ...(mainCfg.sshdPlacement !== undefined ? { sshdPlacement: mainCfg.sshdPlacement } : {}),
+                ...(b.compromised !== undefined ? { compromised: b.compromised } : {}),
+            };
+            try {
+                resolveTunnelSettings(args);
+            } catch (e) {
+                if (e instanceof ConfigError) throw new ConfigError(`${key}.${e.key}`, e.detail, e.tunnel);
+                throw e;
+            }
+            return args;
+        }),
+    );
     const settings = tunnels.map((t) => resolveTunnelSettings(t));
-    assertUnique("backups", "name", settings.map((s) => s.name));
-    assertUnique("backups", "tunnel user", settings.map((s) => s.tunnelUser));
-    assertUnique("backups", "forwarded port", settings.flatMap((s) => s.forwards.map((f) => f.remotePort)));
+    const label = (i: number) => `backup ${JSON.stringify(settings[i]!.name)} (backups[${i}])`;
+    uniqueAcrossBackups("name", settings.map((s) => [s.name]), label);
+    uniqueAcrossBackups("tunnel user", settings.map((s) => [s.tunnelUser]), label);
+    uniqueAcrossBackups("forwarded port", settings.map((s) => s.forwards.map((f) => f.remotePort)), label);
     return { main, tunnels };
+}
+
+/**
+ * Throws when two backups share a value (a name, tunnel user or port), naming both
+ * backups: the user has to change one of the two and must see which they are.
+ */
+function uniqueAcrossBackups<T>(what: string, perBackup: ReadonlyArray<readonly T[]>, label: (i: number) => string): void {
+    const seen = new Map<T, number>();
+    for (const [i, values] of perBackup.entries()) {
+        for (const v of values) {
+            const first = seen.get(v);
+            if (first !== undefined && first !== i) {
+                throw new ConfigError("backups", `duplicate ${what} ${JSON.stringify(v)}: ${label(first)} and ${label(i)}; each must be unique`);
+            }
+            seen.set(v, i);
+        }
+    }
 }

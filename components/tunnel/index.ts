@@ -8,6 +8,7 @@ import { SshdMatchBlock, SshdPlacement } from "../sshd";
 import {
     ConfigError,
     assertUnique,
+    forTunnel,
     parseHostKeyList,
     parsePrivateKeyFingerprint,
     validateHost,
@@ -23,6 +24,7 @@ import {
     renderReadBackupFactsScript,
     renderReadHostKeysScript,
 } from "./render";
+import { claimOnMain } from "./registry";
 
 export * from "./render";
 
@@ -151,13 +153,20 @@ function isKnown(v: unknown): boolean {
 
 /**
  * Checks the settings that are known now and returns the defaults filled in (throws
- * ConfigError naming the setting). `mainPublicHost`, `mainPublicPort` and the
- * default `loginUser` (from `backup.user`) may be Outputs; those are checked when
- * they resolve, before the command that needs them runs.
+ * ConfigError naming the tunnel and the setting, e.g. `backup "pi": port: ...`).
+ * `mainPublicHost`, `mainPublicPort` and the default `loginUser` (from `backup.user`)
+ * may be Outputs; those are checked when they resolve, before the command that needs
+ * them runs.
  *
  * @param defaultName - the name when `args.name` is not given (ReverseTunnel passes its resource name).
  */
 export function resolveTunnelSettings(args: ReverseTunnelArgs, defaultName?: string) {
+    const name = args.name ?? defaultName;
+    // An invalid name is still the best label the user has for the tunnel.
+    return name === undefined ? checkTunnelSettings(args, defaultName) : forTunnel(String(name), () => checkTunnelSettings(args, defaultName));
+}
+
+function checkTunnelSettings(args: ReverseTunnelArgs, defaultName: string | undefined) {
     if (args.main === undefined && args.backup === undefined) {
         throw new ConfigError("main", "give main, backup or both (a ReverseTunnel needs at least one side)");
     }
@@ -251,6 +260,10 @@ export class ReverseTunnel extends pulumi.ComponentResource {
         super("reverse-ssh-tunnel:index:ReverseTunnel", name, {}, opts);
         const s = resolveTunnelSettings(args, name);
         const listenPorts = s.listenPorts;
+        // Before any child exists: a clash with another tunnel of this program on the same main is refused whole.
+        if (args.main !== undefined) claimOnMain(args.main, { name: s.name, resourceName: name, ports: listenPorts, tunnelUser: s.tunnelUser });
+        /** Checks that run when an Output resolves name the tunnel too. */
+        const named = <T>(check: () => T): T => forTunnel(s.name, check);
         const retain = args.compromised === true ? { retainOnDelete: true } : {};
         // Dial retries where the library relies on reconnecting (upstream: limit N = N+1
         // attempts, backoff 0.1 s x1.5 capped at 5 s, ~11 s for 10). Main: 15 (~36 s), for an
@@ -273,7 +286,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
             ({ publicKey, privateKey, fingerprint: keyFingerprint } = keys);
         } else {
             // Checked before the service gets it: a bad key fails the install before it runs.
-            const checked = pulumi.secret(args.privateKey!).apply((k) => ({ key: k, ...parsePrivateKeyFingerprint("privateKey", k) }));
+            const checked = pulumi.secret(args.privateKey!).apply((k) => ({ key: k, ...named(() => parsePrivateKeyFingerprint("privateKey", k)) }));
             privateKey = checked.apply((c) => c.key);
             publicKey = pulumi.unsecret(checked.apply((c) => c.publicKey));
             keyFingerprint = pulumi.unsecret(checked.apply((c) => c.fingerprint));
@@ -284,7 +297,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
         let policy: SshdMatchBlock | undefined;
         if (main !== undefined) {
             const read = remoteScript(`${name}-main-hostkeys`, { connection: main, connectionKey: "main.connection", create: renderReadHostKeysScript(), quiet: true }, { parent: this });
-            mainHostKeys = read.stdout.apply((out) => parseHostKeyList("main host keys", out).map((k) => k.line));
+            mainHostKeys = read.stdout.apply((out) => named(() => parseHostKeyList("main host keys", out)).map((k) => k.line));
             policy = new SshdMatchBlock(
                 `${name}`,
                 {
@@ -312,7 +325,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                 { parent: this, dependsOn: [policy] },
             );
         } else {
-            mainHostKeys = pulumi.output(args.mainHostKeys!).apply((keys) => parseHostKeyList("mainHostKeys", keys.join("\n")).map((k) => k.line));
+            mainHostKeys = pulumi.output(args.mainHostKeys!).apply((keys) => named(() => parseHostKeyList("mainHostKeys", keys.join("\n"))).map((k) => k.line));
         }
 
         let service: TunnelService | undefined;
@@ -323,8 +336,8 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                 { connection: backup, connectionKey: "backup.connection", create: pulumi.output(s.loginUser).apply(renderReadBackupFactsScript), quiet: true },
                 { parent: this, ...retain },
             );
-            const backupSshd = facts.stdout.apply((out) => [parseBackupSshd("backup sshd", out)] as const);
-            backupHostKeys = facts.stdout.apply((out) => parseHostKeyList("backup host keys", out).map((k) => k.line));
+            const backupSshd = facts.stdout.apply((out) => [named(() => parseBackupSshd("backup sshd", out))] as const);
+            backupHostKeys = facts.stdout.apply((out) => named(() => parseHostKeyList("backup host keys", out)).map((k) => k.line));
             service = new TunnelService(
                 `${name}`,
                 {
@@ -360,7 +373,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                   name: s.name,
                   port: s.port,
                   loginUser,
-                  backupHostKeys: parseHostKeyList("backupHostKeys", keys.join("\n")).map((k) => k.line),
+                  backupHostKeys: named(() => parseHostKeyList("backupHostKeys", keys.join("\n"))).map((k) => k.line),
               }))
             : undefined;
         if (main !== undefined && clientArgs !== undefined && args.installClientConfig !== false) {

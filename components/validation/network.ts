@@ -35,7 +35,9 @@ export function validatePort(key: string, value: unknown, min = 1): number {
     if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= 65535) {
         return value;
     }
-    throw new ConfigError(key, `invalid port ${JSON.stringify(value)}: use a whole number from ${min} to 65535`);
+    // A valid port under the floor gets its own wording: the number is fine, the account is not allowed it.
+    const what = typeof value === "number" && Number.isInteger(value) && value >= 1 && value < min ? `port ${value} is below ${min}` : `invalid port ${JSON.stringify(value)}`;
+    throw new ConfigError(key, `${what}: use a whole number from ${min} to 65535`);
 }
 
 /** True when `host` is an IP literal (so it can be pinned with systemd's IPAddressAllow=). */

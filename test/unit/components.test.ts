@@ -181,13 +181,13 @@ describe("ReverseTunnel options", () => {
     });
 
     it.each([
-        [{ port: 80 }, /^port: invalid port/],
-        [{ name: "Pi!" }, /^name: invalid name/],
-        [{ main: { host: "203.0.113.10" } }, /^main\.connection\.hostKey: required/],
-        [{ main: { host: "bad host", hostKey: SAMPLE_KEY } }, /^main\.connection\.host: invalid host/],
-        [{ tunnelUser: "root;x" }, /^tunnelUser: invalid user name/],
+        [{ port: 80 }, /^backup "pi": port: port 80 is below 1024: /],
+        [{ name: "Pi!" }, /^backup "Pi!": name: invalid name/],
+        [{ main: { host: "203.0.113.10" } }, /^backup "pi": main\.connection\.hostKey: required/],
+        [{ main: { host: "bad host", hostKey: SAMPLE_KEY } }, /^backup "pi": main\.connection\.host: invalid host/],
+        [{ tunnelUser: "root;x" }, /^backup "pi": tunnelUser: invalid user name/],
         [{ extraForwards: [{ remotePort: 2222 }] }, /duplicate remote port 2222/],
-        [{ keyExpiry: "tomorrow" }, /^expiry: invalid date/],
+        [{ keyExpiry: "tomorrow" }, /^backup "pi": expiry: invalid date/],
     ] as Array<[Partial<ReverseTunnelArgs>, RegExp]>)("refuses %j before registering any command", async (bad, re) => {
         const seen = installMocks();
         expect(() => new ReverseTunnel("pi", { ...ARGS, ...bad })).toThrow(re);

@@ -84,9 +84,9 @@ describe("ReverseTunnel halves", () => {
     });
 
     it("refuses a backup half without what the main half provides, and a tunnel with no side, naming the setting", () => {
-        expect(() => new ReverseTunnel("nas", { backup: BACKUP, port: 2201, mainPublicHost: "m.example", mainHostKeys: [SAMPLE_KEY] })).toThrow(/^privateKey: required for the backup half/);
-        expect(() => new ReverseTunnel("nas", { backup: BACKUP, port: 2201, privateKey: "x", mainHostKeys: [SAMPLE_KEY] })).toThrow(/^mainPublicHost: required/);
-        expect(() => new ReverseTunnel("nas", { port: 2201 })).toThrow(/^main: give main, backup or both/);
-        expect(() => new ReverseTunnel("Bad_Name", { main: MAIN, port: 2201 })).toThrow(/^name: invalid name "Bad_Name"/);
+        expect(() => new ReverseTunnel("nas", { backup: BACKUP, port: 2201, mainPublicHost: "m.example", mainHostKeys: [SAMPLE_KEY] })).toThrow(/^backup "nas": privateKey: required for the backup half/);
+        expect(() => new ReverseTunnel("nas", { backup: BACKUP, port: 2201, privateKey: "x", mainHostKeys: [SAMPLE_KEY] })).toThrow(/^backup "nas": mainPublicHost: required/);
+        expect(() => new ReverseTunnel("nas", { port: 2201 })).toThrow(/^backup "nas": main: give main, backup or both/);
+        expect(() => new ReverseTunnel("Bad_Name", { main: MAIN, port: 2201 })).toThrow(/^backup "Bad_Name": name: invalid name "Bad_Name"/);
     });
 });
