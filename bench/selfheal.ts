@@ -14,7 +14,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as c from "../components";
+import { servicePaths } from "../components/service";
 import { hostExec, LabDescription, loadLab, natRotate, rebootHost, restartSshd, setBlackhole, setLink } from "../lab/client";
 import { applyTunnel, destroyTunnel, generateTunnelKey, LabTunnel, revokeOnMain } from "../test/support/apply";
 import { applySeedBackup, applySeedMain, removeSeedBackup, removeSeedMain, SEED_USER } from "../test/support/seed";
@@ -198,7 +198,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < reps; i++) {
         // Re-provision (revocation removed the account) and steal the key from the backup's disk.
         await applyTunnel(OURS, lab);
-        const stolen = fs.readFileSync(path.join(lab.hosts.backup1!.rootfs, c.servicePaths("pi").privateKey), "utf8");
+        const stolen = fs.readFileSync(path.join(lab.hosts.backup1!.rootfs, servicePaths("pi").privateKey), "utf8");
         await waitAllUp(lab, [subjects[0]!], 60_000);
         revocations.push(await measureRevocation(lab, stolen));
     }

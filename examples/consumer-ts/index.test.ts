@@ -29,7 +29,7 @@ function resolve<T>(o: pulumi.Input<T>): Promise<T> {
     return new Promise((r) => pulumi.output(o).apply((v) => r(v as T)));
 }
 
-let program: typeof import("./index");
+let program: typeof import("./index.js");
 
 before(async () => {
     pulumi.runtime.setAllConfig(
@@ -68,7 +68,7 @@ before(async () => {
         "test",
         false,
     );
-    program = await import("./index");
+    program = await import("./index.js");
     await resolve(program.sshConfig);
     await resolve(program.keyFingerprint);
     // Let the remaining registrations reach the mock monitor.

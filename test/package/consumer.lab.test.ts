@@ -11,11 +11,11 @@ import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabDescription, loadLab } from "../../lab/client";
-import { renderServiceRemoveScript } from "../../components";
+import { renderServiceRemoveScript } from "../../components/service";
 import { runScript } from "../support/apply";
 import { changes, openLabConsumerStack } from "../support/engine";
 import { sh, tunnelWorks, writeReport } from "../support/hosts";
-import { EXAMPLE, EXAMPLE_HALVES, installConsumer, pack, Packed, tempDir } from "./consumer";
+import { EXAMPLE, EXAMPLE_HALVES, installConsumer, pack, Packed, tempDir, testedProviderSdks } from "./consumer";
 
 const NAME = "nas";
 const tmp = tempDir("rst-consumer-e2e-");
@@ -45,7 +45,8 @@ describe.sequential.each([
     beforeAll(async () => {
         backup = lab.backups[backupIndex]!;
         const t0 = Date.now();
-        const dir = await installConsumer(path.join(tmp.dir, stackName), packed.tarball, undefined, example);
+        // The provider SDKs at the tested versions: the offline toolchain serves exactly those plugins.
+        const dir = await installConsumer(path.join(tmp.dir, stackName), packed.tarball, undefined, example, testedProviderSdks());
         figures[`${key}InstallMs`] = Date.now() - t0;
         stack = await openLabConsumerStack(dir, stackName, lab, backup, port);
     }, 600_000);

@@ -8,6 +8,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// The index file itself: `../../components` resolves to the repo-only barrel components.ts while it exists.
+import * as sourceRoot from "../../components/index";
 import { EXAMPLE_HALVES, installConsumer, Packed, pack, ROOT, run, tempDir } from "./consumer";
 
 const pkgJson = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
@@ -34,8 +36,9 @@ beforeAll(async () => {
 afterAll(() => tmp.remove());
 
 describe("the packed tarball", () => {
-    it("holds only the compiled package: dist/**/*.js and .d.ts, package.json, README", () => {
-        const stray = packed.files.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/[A-Za-z0-9/_-]+\.(js|d\.ts))$/.test(f));
+    it("holds only the compiled package: dist/**/*.js and .d.ts, package.json, README, LICENSE, CHANGELOG", () => {
+        const stray = packed.files.filter((f) => !/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/[A-Za-z0-9/_-]+\.(js|d\.ts))$/.test(f));
+        expect(packed.files).toEqual(expect.arrayContaining(["LICENSE", "CHANGELOG.md"]));
         expect(stray).toEqual([]);
         expect(packed.files).toContain("dist/index.js");
         expect(packed.files).toContain("dist/index.d.ts");
@@ -63,16 +66,7 @@ describe.each([
     }, 300_000);
 
     it("has exactly one @pulumi/pulumi, the one it asked for", async () => {
-        const ls = JSON.parse(await run("npm", ["ls", "--all", "--json", "@pulumi/pulumi"], dir)) as unknown;
-        const versions = new Set<string>();
-        const walk = (n: any) => {
-            for (const [name, d] of Object.entries<any>(n.dependencies ?? {})) {
-                if (name === "@pulumi/pulumi") versions.add(d.version);
-                walk(d);
-            }
-        };
-        walk(ls);
-        expect([...versions]).toEqual([sdk]);
+        expect(await installedVersions(dir, "@pulumi/pulumi")).toEqual([sdk]);
     });
 
     it("type-checks with Pulumi's default tsconfig (tsc --noEmit)", async () => {
@@ -86,6 +80,49 @@ describe.each([
     });
 });
 
+/** Every version of `name` installed anywhere in the consumer's tree (`npm ls --all`). */
+async function installedVersions(dir: string, name: string): Promise<string[]> {
+    const ls = JSON.parse(await run("npm", ["ls", "--all", "--json", name], dir)) as unknown;
+    const versions = new Set<string>();
+    const walk = (n: any) => {
+        for (const [dep, d] of Object.entries<any>(n.dependencies ?? {})) {
+            if (dep === name) versions.add(d.version);
+            walk(d);
+        }
+    };
+    walk(ls);
+    return [...versions];
+}
+
+describe("a consumer with its own @pulumi/tls", () => {
+    /**
+     * A version inside the package's range `^5.5.1` other than the tested 5.5.1: with the
+     * old exact pin npm nested a second copy (and the program then asked for a second
+     * tls plugin); with the range, the package shares the consumer's.
+     */
+    const OWN_TLS = "5.6.1";
+    let dir: string;
+    beforeAll(async () => {
+        dir = await installConsumer(path.join(tmp.dir, "consumer-own-tls"), packed.tarball, undefined, undefined, [`@pulumi/tls@${OWN_TLS}`]);
+    }, 300_000);
+
+    it("has one @pulumi/tls, its own, deduped with the package's dependency", async () => {
+        expect(await installedVersions(dir, "@pulumi/tls")).toEqual([OWN_TLS]);
+        const tree = await run("npm", ["ls", "--all", "@pulumi/tls"], dir);
+        expect(tree).toMatch(new RegExp(`reverse-ssh-tunnel@[^\\n]*\\n[^\\n]*@pulumi/tls@${OWN_TLS.replace(/\./g, "\\.")} deduped`));
+    });
+
+    it("type-checks and passes its mock unit test with its own tls resource next to a ReverseTunnel", async () => {
+        fs.appendFileSync(
+            path.join(dir, "index.ts"),
+            `\nimport * as tls from "@pulumi/tls";\nexport const ownKey = new tls.PrivateKey("own", { algorithm: "ED25519" }).publicKeyOpenssh;\n`,
+        );
+        await run(path.join(dir, "node_modules/.bin/tsc"), ["--noEmit"], dir);
+        const out = await run("npm", ["test"], dir);
+        expect(out).toMatch(/# fail 0/);
+    });
+});
+
 describe("importing the package", () => {
     let dir: string;
     beforeAll(async () => {
@@ -96,7 +133,8 @@ describe("importing the package", () => {
     it("registers no resources and reads no config (the instrumentation itself is proven on a probe)", async () => {
         fs.writeFileSync(path.join(dir, "check-import.js"), CHECK_IMPORT);
         const r = JSON.parse(await run("node", ["check-import.js"], dir)) as { exports: string[]; seen: string[]; reads: string[]; control: { seen: string[]; reads: string[] } };
-        expect(r.exports).toEqual(expect.arrayContaining(["ReverseTunnel", "TunnelAccount", "TunnelService", "SshdMatchBlock", "TunnelKeyPair", "MainHealthCheck"]));
+        // The packaged root exports what the source root does (test/unit/public-api.test.ts lists those).
+        expect(r.exports).toEqual(Object.keys(sourceRoot).sort());
         expect(r.seen).toEqual([]);
         expect(r.reads).toEqual([]);
         expect(r.control.seen).toContain("probe:index:Probe");
@@ -122,14 +160,14 @@ describe("importing the package", () => {
         fs.writeFileSync(
             path.join(esm, "check.ts"),
             [
-                `import { ReverseTunnel, validateHost } from "reverse-ssh-tunnel";`,
+                `import { ReverseTunnel, defaultTunnelUser } from "reverse-ssh-tunnel";`,
                 `import type { ReverseTunnelArgs } from "reverse-ssh-tunnel";`,
                 `const a: Pick<ReverseTunnelArgs, "name"> = { name: "nas" };`,
-                `console.log(typeof ReverseTunnel, validateHost("h", "example.org"), a.name);`,
+                `console.log(typeof ReverseTunnel, defaultTunnelUser("nas"), a.name);`,
             ].join("\n"),
         );
         await run(path.join(dir, "node_modules/.bin/tsc"), ["-p", "esm"], dir);
-        expect((await run("node", ["esm/out/check.js"], dir)).trim()).toBe("function example.org nas");
+        expect((await run("node", ["esm/out/check.js"], dir)).trim()).toBe("function tunnel-nas nas");
     });
 });
 

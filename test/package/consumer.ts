@@ -62,17 +62,28 @@ export async function pack(dest: string): Promise<Packed> {
 }
 
 /**
+ * The provider SDKs this repository tests with, as `name@version` specs: the versions
+ * its package-lock resolves the package's ranges to, which are the versions of the
+ * provider plugins the offline toolchain serves (toolchain/versions.env). A consumer
+ * run under that toolchain installs these; the range alone would take the newest.
+ */
+export function testedProviderSdks(): string[] {
+    const lock = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, { version: string }> };
+    return ["@pulumi/command", "@pulumi/tls"].map((n) => `${n}@${lock.packages[`node_modules/${n}`]!.version}`);
+}
+
+/**
  * Copies an example consumer (default examples/consumer-ts) into `dir` and installs
  * the tarball into it, with `@pulumi/pulumi` at `sdkVersion` (default: the example's
- * own pin).
+ * own pin) and `extraPackages` (npm specs) as the consumer's own dependencies.
  */
-export async function installConsumer(dir: string, tarball: string, sdkVersion?: string, example: string = EXAMPLE): Promise<string> {
+export async function installConsumer(dir: string, tarball: string, sdkVersion?: string, example: string = EXAMPLE, extraPackages: readonly string[] = []): Promise<string> {
     fs.mkdirSync(dir, { recursive: true });
     for (const f of fs.readdirSync(example)) {
         if (f === "node_modules" || f === "bin" || (f.startsWith("Pulumi.") && f !== "Pulumi.yaml")) continue;
         fs.cpSync(path.join(example, f), path.join(dir, f), { recursive: true });
     }
-    const pkgs = [tarball, ...(sdkVersion !== undefined ? [`@pulumi/pulumi@${sdkVersion}`] : [])];
+    const pkgs = [tarball, ...(sdkVersion !== undefined ? [`@pulumi/pulumi@${sdkVersion}`] : []), ...extraPackages];
     await run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...pkgs], dir);
     return dir;
 }

@@ -8,7 +8,13 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as c from "../../components";
+import { renderAccountApplyScript, renderAccountRevokeScript } from "../../components/account";
+import { privilegedPhase } from "../../components/connection";
+import { type ForwardSpec, renderKeyInstallScript, renderServiceInstallScript, renderServiceRemoveScript } from "../../components/service";
+import { renderBundle } from "../../components/shell";
+import { SshdPlacement, renderSshdApplyScript, renderSshdRemoveScript } from "../../components/sshd";
+import { type ReverseTunnelArgs, parseBackupSshd, renderClientConfigInstallScript, renderClientConfigRemoveScript, renderMainClientConfig, renderReadBackupFactsScript, renderReadHostKeysScript, resolveTunnelSettings } from "../../components/tunnel";
+import { parseHostKeyList, parsePublicKey } from "../../components/validation";
 import { adminSsh, getHost, LabDescription, loadLab } from "../../lab/client";
 
 /** Result of one remote command. */
@@ -23,8 +29,8 @@ export async function runScript(host: string, script: string, opts: { stdin?: st
     const lab = opts.lab ?? loadLab();
     const h = getHost(host, lab);
     // As remoteScript runs it: a short command, the script bundle and its data on stdin.
-    const cmd = c.privilegedPhase({ user: h.adminUser }, "create");
-    const stdin = c.renderBundle({ create: script, update: script }, opts.stdin ?? "");
+    const cmd = privilegedPhase({ user: h.adminUser }, "create");
+    const stdin = renderBundle({ create: script, update: script }, opts.stdin ?? "");
     const dial = () => adminSsh(host, cmd, { stdin, timeoutMs: 120_000 }, lab);
     let r = await dial();
     // Like @pulumi/command's dialErrorLimit: a dial that fails (e.g. while sshd re-executes
@@ -45,7 +51,7 @@ export function generateTunnelKey(type: "ed25519" | "rsa" = "ed25519"): { privat
     const f = path.join(dir, "id");
     execFileSync("ssh-keygen", ["-q", "-t", type, ...(type === "rsa" ? ["-b", "4096"] : []), "-N", "", "-C", "", "-f", f]);
     const privateKey = fs.readFileSync(f, "utf8");
-    const pub = c.parsePublicKey("key", fs.readFileSync(`${f}.pub`, "utf8"));
+    const pub = parsePublicKey("key", fs.readFileSync(`${f}.pub`, "utf8"));
     fs.rmSync(dir, { recursive: true, force: true });
     return { privateKey, publicKey: pub.line, fingerprint: pub.fingerprint };
 }
@@ -59,9 +65,9 @@ export interface LabTunnel {
     /** Main's loopback port. */
     port: number;
     /** Extra forwards. */
-    extraForwards?: c.ForwardSpec[];
+    extraForwards?: ForwardSpec[];
     /** sshd placement. */
-    placement?: c.SshdPlacement;
+    placement?: SshdPlacement;
     /** The key; generated when absent. */
     key?: { privateKey: string; publicKey: string };
     /** Extra keys kept authorized. */
@@ -80,7 +86,7 @@ export interface LabTunnel {
 
 /** Everything the applier produced, for assertions. */
 export interface AppliedTunnel {
-    settings: ReturnType<typeof c.resolveTunnelSettings>;
+    settings: ReturnType<typeof resolveTunnelSettings>;
     key: { privateKey: string; publicKey: string };
     mainHostKeys: string[];
     backupHostKeys: string[];
@@ -88,7 +94,7 @@ export interface AppliedTunnel {
     steps: Array<{ step: string; host: string; output: string }>;
 }
 
-function tunnelArgs(t: LabTunnel, lab: LabDescription): c.ReverseTunnelArgs {
+function tunnelArgs(t: LabTunnel, lab: LabDescription): ReverseTunnelArgs {
     const main = getHost(lab.main, lab);
     const backup = getHost(t.backupHost, lab);
     return {
@@ -110,7 +116,7 @@ function tunnelArgs(t: LabTunnel, lab: LabDescription): c.ReverseTunnelArgs {
 /** Creates (or updates: every script is idempotent) one tunnel, in ReverseTunnel's order. */
 export async function applyTunnel(t: LabTunnel, lab: LabDescription = loadLab()): Promise<AppliedTunnel> {
     const args = tunnelArgs(t, lab);
-    const s = c.resolveTunnelSettings(args);
+    const s = resolveTunnelSettings(args);
     const key = t.key ?? generateTunnelKey();
     const steps: AppliedTunnel["steps"] = [];
     const run = async (step: string, host: string, script: string, stdin?: string) => {
@@ -118,16 +124,16 @@ export async function applyTunnel(t: LabTunnel, lab: LabDescription = loadLab())
         steps.push({ step, host, output: `${r.stdout}${r.stderr}` });
         return r;
     };
-    const mainHostKeys = c.parseHostKeyList("main", (await run("main-hostkeys", lab.main, c.renderReadHostKeysScript())).stdout).map((k) => k.line);
-    const facts = (await run("backup-hostkeys", t.backupHost, c.renderReadBackupFactsScript(s.loginUser as string))).stdout;
-    const backupHostKeys = c.parseHostKeyList("backup", facts).map((k) => k.line);
-    const sshd = c.parseBackupSshd("backup sshd", facts);
+    const mainHostKeys = parseHostKeyList("main", (await run("main-hostkeys", lab.main, renderReadHostKeysScript())).stdout).map((k) => k.line);
+    const facts = (await run("backup-hostkeys", t.backupHost, renderReadBackupFactsScript(s.loginUser as string))).stdout;
+    const backupHostKeys = parseHostKeyList("backup", facts).map((k) => k.line);
+    const sshd = parseBackupSshd("backup sshd", facts);
     const forwards = [{ ...s.forwards[0]!, localHost: sshd.host, localPort: s.backupSshPort ?? sshd.port }, ...s.forwards.slice(1)];
-    await run("sshd", lab.main, c.renderSshdApplyScript({ user: s.tunnelUser, listenPorts: s.listenPorts, description: `backup ${s.name}`, ...(t.placement ? { placement: t.placement } : {}) }));
+    await run("sshd", lab.main, renderSshdApplyScript({ user: s.tunnelUser, listenPorts: s.listenPorts, description: `backup ${s.name}`, ...(t.placement ? { placement: t.placement } : {}) }));
     await run(
         "account",
         lab.main,
-        c.renderAccountApplyScript({
+        renderAccountApplyScript({
             user: s.tunnelUser,
             listenPorts: s.listenPorts,
             publicKey: key.publicKey,
@@ -138,16 +144,16 @@ export async function applyTunnel(t: LabTunnel, lab: LabDescription = loadLab())
             ...(t.keepPreviousKey ? { keepPreviousKey: true } : {}),
         }),
     );
-    await run("tunnel-key", t.backupHost, c.renderKeyInstallScript({ name: s.name }), key.privateKey);
+    await run("tunnel-key", t.backupHost, renderKeyInstallScript({ name: s.name }), key.privateKey);
     await run(
         "service",
         t.backupHost,
         // The lab's args are plain values, so the settings are too.
-        c.renderServiceInstallScript({ name: s.name, mainHost: s.mainPublicHost as string, mainPort: s.mainPublicPort as number, tunnelUser: s.tunnelUser, serviceUser: s.serviceUser, forwards, mainHostKeys }),
+        renderServiceInstallScript({ name: s.name, mainHost: s.mainPublicHost as string, mainPort: s.mainPublicPort as number, tunnelUser: s.tunnelUser, serviceUser: s.serviceUser, forwards, mainHostKeys }),
     );
     const clientArgs = { name: s.name, port: s.port, loginUser: s.loginUser as string, backupHostKeys };
-    await run("client-config", lab.main, c.renderClientConfigInstallScript(clientArgs));
-    return { settings: s, key, mainHostKeys, backupHostKeys, sshConfig: c.renderMainClientConfig(clientArgs), steps };
+    await run("client-config", lab.main, renderClientConfigInstallScript(clientArgs));
+    return { settings: s, key, mainHostKeys, backupHostKeys, sshConfig: renderMainClientConfig(clientArgs), steps };
 }
 
 /**
@@ -155,17 +161,17 @@ export async function applyTunnel(t: LabTunnel, lab: LabDescription = loadLab())
  * (a compromised box) only main-side revocation runs, as with `compromised: true`.
  */
 export async function destroyTunnel(t: LabTunnel, opts: { backupReachable?: boolean } = {}, lab: LabDescription = loadLab()): Promise<void> {
-    const s = c.resolveTunnelSettings(tunnelArgs(t, lab));
-    await runScript(lab.main, c.renderClientConfigRemoveScript(s.name), { lab });
+    const s = resolveTunnelSettings(tunnelArgs(t, lab));
+    await runScript(lab.main, renderClientConfigRemoveScript(s.name), { lab });
     if (opts.backupReachable !== false) {
-        await runScript(t.backupHost, c.renderServiceRemoveScript({ name: s.name, serviceUser: s.serviceUser }), { lab });
+        await runScript(t.backupHost, renderServiceRemoveScript({ name: s.name, serviceUser: s.serviceUser }), { lab });
     }
     await revokeOnMain(t, lab);
 }
 
 /** Main-side revocation only: the account first (kills the live tunnel), then the policy. */
 export async function revokeOnMain(t: LabTunnel, lab: LabDescription = loadLab()): Promise<void> {
-    const s = c.resolveTunnelSettings(tunnelArgs(t, lab));
-    await runScript(lab.main, c.renderAccountRevokeScript({ user: s.tunnelUser, listenPorts: s.listenPorts }), { lab });
-    await runScript(lab.main, c.renderSshdRemoveScript({ user: s.tunnelUser }), { lab });
+    const s = resolveTunnelSettings(tunnelArgs(t, lab));
+    await runScript(lab.main, renderAccountRevokeScript({ user: s.tunnelUser, listenPorts: s.listenPorts }), { lab });
+    await runScript(lab.main, renderSshdRemoveScript({ user: s.tunnelUser }), { lab });
 }

@@ -1,8 +1,12 @@
-import * as c from "../../components";
+import { renderAccountApplyScript, renderAccountRevokeScript } from "../../components/account";
+import { renderHealthCommand, renderHealthInstallScript, renderHealthRemoveScript } from "../../components/health";
+import { type TunnelServiceRenderArgs, renderKeyInstallScript, renderServiceInstallScript, renderServiceRemoveScript } from "../../components/service";
+import { renderSshdApplyScript, renderSshdRemoveScript } from "../../components/sshd";
+import { renderClientConfigInstallScript, renderClientConfigRemoveScript, renderReadHostKeysScript } from "../../components/tunnel";
 import { SAMPLE_KEY } from "./fixtures";
 
 /** Typical render arguments, shared by the lint and semantic tests. */
-export const SERVICE_ARGS: c.TunnelServiceRenderArgs = {
+export const SERVICE_ARGS: TunnelServiceRenderArgs = {
     name: "pi",
     mainHost: "main.example.org",
     mainPort: 2200,
@@ -14,21 +18,21 @@ export const SERVICE_ARGS: c.TunnelServiceRenderArgs = {
 /** Every script the library renders, by name, for bash -n / shellcheck. */
 export function allScripts(): Record<string, string> {
     return {
-        "sshd-apply-auto": c.renderSshdApplyScript({ user: "tunnel-pi", listenPorts: [2222, 8443] }),
-        "sshd-apply-dropin": c.renderSshdApplyScript({ user: "tunnel-pi", listenPorts: [2222], placement: "dropin" }),
-        "sshd-apply-managed": c.renderSshdApplyScript({ user: "tunnel-pi", listenPorts: [2222], placement: "managed-block" }),
-        "sshd-remove": c.renderSshdRemoveScript({ user: "tunnel-pi" }),
-        "account-apply": c.renderAccountApplyScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, expiry: "20301231", allowedSources: ["203.0.113.0/24"] }),
-        "account-revoke": c.renderAccountRevokeScript({ user: "tunnel-pi", listenPorts: [2222, 8443] }),
-        "key-install": c.renderKeyInstallScript({ name: "pi" }),
-        "service-install": c.renderServiceInstallScript(SERVICE_ARGS),
-        "service-remove": c.renderServiceRemoveScript({ name: "pi" }),
-        "client-config-install": c.renderClientConfigInstallScript({ name: "pi", port: 2222, backupHostKeys: [SAMPLE_KEY] }),
-        "client-config-remove": c.renderClientConfigRemoveScript("pi"),
-        "read-host-keys": c.renderReadHostKeysScript(),
-        "account-apply-overlap": c.renderAccountApplyScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, keepPreviousKey: true }),
-        "health-command": c.renderHealthCommand(),
-        "health-install": c.renderHealthInstallScript(),
-        "health-remove": c.renderHealthRemoveScript(),
+        "sshd-apply-auto": renderSshdApplyScript({ user: "tunnel-pi", listenPorts: [2222, 8443] }),
+        "sshd-apply-dropin": renderSshdApplyScript({ user: "tunnel-pi", listenPorts: [2222], placement: "dropin" }),
+        "sshd-apply-managed": renderSshdApplyScript({ user: "tunnel-pi", listenPorts: [2222], placement: "managed-block" }),
+        "sshd-remove": renderSshdRemoveScript({ user: "tunnel-pi" }),
+        "account-apply": renderAccountApplyScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, expiry: "20301231", allowedSources: ["203.0.113.0/24"] }),
+        "account-revoke": renderAccountRevokeScript({ user: "tunnel-pi", listenPorts: [2222, 8443] }),
+        "key-install": renderKeyInstallScript({ name: "pi" }),
+        "service-install": renderServiceInstallScript(SERVICE_ARGS),
+        "service-remove": renderServiceRemoveScript({ name: "pi" }),
+        "client-config-install": renderClientConfigInstallScript({ name: "pi", port: 2222, backupHostKeys: [SAMPLE_KEY] }),
+        "client-config-remove": renderClientConfigRemoveScript("pi"),
+        "read-host-keys": renderReadHostKeysScript(),
+        "account-apply-overlap": renderAccountApplyScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, keepPreviousKey: true }),
+        "health-command": renderHealthCommand(),
+        "health-install": renderHealthInstallScript(),
+        "health-remove": renderHealthRemoveScript(),
     };
 }

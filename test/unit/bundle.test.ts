@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import * as c from "../../components";
+import { renderSshdApplyScript, renderSshdRemoveScript } from "../../components/sshd";
 import { SSHD_FUNCTIONS } from "../../components/sshd/functions";
 import { librarySection, renderBundle, renderScript, SCRIPT_PRELUDE } from "../../components/shell";
 
@@ -58,15 +58,15 @@ describe("script bundle on stdin", () => {
 
     it("keeps the sshd policy's bundle near one script's size (the state stores it twice per command)", () => {
         const args = { user: "tunnel-b1", listenPorts: [2401] };
-        const apply = c.renderSshdApplyScript(args);
-        const remove = c.renderSshdRemoveScript(args);
+        const apply = renderSshdApplyScript(args);
+        const remove = renderSshdRemoveScript(args);
         const b = renderBundle({ create: apply, update: apply, delete: remove });
         // Before: create + update + delete in full, 85.6 KB for these scripts.
         expect(b.length).toBeLessThan(apply.length * 1.1);
     });
 
     it("drops the shared sections' comment lines and nothing else: the same functions, valid bash", () => {
-        const apply = c.renderSshdApplyScript({ user: "tunnel-b1", listenPorts: [2401] });
+        const apply = renderSshdApplyScript({ user: "tunnel-b1", listenPorts: [2401] });
         const b = renderBundle({ create: apply, update: apply });
         const head = b.slice(b.indexOf("\n{\n") + 3, b.indexOf('\n}\ncase "${1:-}" in'));
         expect(head).not.toMatch(/^\s*#/m);
