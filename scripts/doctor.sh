@@ -2,7 +2,8 @@
 # `npm run doctor [-- --lab | --real]`: checks this machine for the two ways of using
 # the project and prints, for everything missing, the exact command that installs it.
 #   (a) --lab:  the demo and the tests on the local lab (root, Debian/Ubuntu, Node, Go
-#               >= 1.26 unless a Pulumi toolchain is already there)
+#               >= 1.26 unless a Pulumi toolchain is already there; for npm test also
+#               openssh-server's sshd binary and postgresql's server binaries)
 #   (b) --real: your own hosts with an installed Pulumi CLI (no Go, no root)
 # Exit status: 0 when the path asked for is ready (without a flag: when at least one
 # path is), 1 otherwise. Nothing is installed or changed.
@@ -103,6 +104,21 @@ if [ "${#need_pkgs[@]}" = 0 ]; then
     ok "Debian packages (debootstrap systemd-container iproute2 nftables conntrack openssh-client socat netcat-openbsd shellcheck psmisc util-linux)"
 else
     missing lab "Debian packages: ${need_pkgs[*]} (npm run demo installs them itself)" "${sudo_}apt-get install -y --no-install-recommends ${need_pkgs[*]}"
+fi
+# npm test's own packages (scripts/test-prerequisites.ts checks the same paths):
+# openssh-server for the sshd binary the unit and conformance tests run on 127.0.0.1,
+# postgresql for the server binaries of the shared-state tests. Not the services: npm
+# test installs missing ones itself as root and stops what the install started.
+test_pkgs=()
+[ -x "${RST_SSHD:-/usr/sbin/sshd}" ] || test_pkgs+=(openssh-server)
+pg_found=0
+for initdb in "${RST_POSTGRESQL_LIB:-/usr/lib/postgresql}"/*/bin/initdb; do [ -x "$initdb" ] && pg_found=1; done
+[ "$pg_found" = 1 ] || test_pkgs+=(postgresql)
+if [ "${#test_pkgs[@]}" = 0 ]; then
+    ok "npm test's packages: openssh-server (sshd binary), postgresql (server binaries)"
+else
+    missing lab "for npm test: ${test_pkgs[*]} (openssh-server: the sshd binary the unit and conformance tests run on 127.0.0.1; postgresql: the shared-state tests' server; npm test installs them itself as root)" \
+        "${sudo_}apt-get install -y --no-install-recommends ${test_pkgs[*]}, then stop what it started: ${sudo_}systemctl disable --now ssh.service ssh.socket postgresql (no sshd on this machine's port 22 is needed)"
 fi
 # The Pulumi toolchain: the offline build (cached) or an installed compatible CLI;
 # CI and the lab tests always use the offline build (RST_TOOLCHAIN_OFFLINE=1).

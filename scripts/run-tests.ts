@@ -6,10 +6,14 @@
  * Off a terminal (CI, a pipe) scripts/progress-reporter.ts adds a line per finished test
  * with its duration and a heartbeat when nothing was printed for 10 s; on a terminal
  * vitest's own live display does that.
+ * First it installs the Debian packages the tests need when they are missing
+ * (scripts/test-prerequisites.ts: openssh-server and postgresql, as root; their
+ * services stopped again).
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { ensureTestPackages, machine, runInherit } from "./test-prerequisites";
 
 const root = path.resolve(__dirname, "..");
 const stateDir = path.join(root, ".state");
@@ -38,6 +42,8 @@ function runVitest(label: string, args: string[]): { status: number; counts: Cou
     if (status !== 0 && counts.failed === 0) counts.failed = 1;
     return { status, counts };
 }
+
+ensureTestPackages(machine, runInherit);
 
 const extra = process.argv.slice(2);
 const runs =

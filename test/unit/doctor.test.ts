@@ -26,7 +26,7 @@ function fake(dir: string, name: string, body: string): void {
 }
 
 /** Runs the doctor with only TOOLS, the real node (unless faked) and the given fakes on PATH. */
-function doctor(args: string[], fakes: Record<string, string>): { status: number | null; out: string } {
+function doctor(args: string[], fakes: Record<string, string>, env: Record<string, string> = {}): { status: number | null; out: string } {
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), "rst-doctor-bin-"));
     const cache = fs.mkdtempSync(path.join(os.tmpdir(), "rst-doctor-cache-"));
     for (const t of [...TOOLS, "node"]) {
@@ -37,7 +37,7 @@ function doctor(args: string[], fakes: Record<string, string>): { status: number
     const r = spawnSync("bash", ["scripts/doctor.sh", ...args], {
         cwd: ROOT,
         encoding: "utf8",
-        env: { PATH: bin, HOME: os.tmpdir(), RST_CACHE_DIR: cache },
+        env: { PATH: bin, HOME: os.tmpdir(), RST_CACHE_DIR: cache, ...env },
     });
     return { status: r.status, out: r.stdout + r.stderr };
 }
@@ -76,6 +76,25 @@ describe("doctor (scripts/doctor.sh)", () => {
         expect(r.out).toContain("MISSING  Go >= 1.26 to build the Pulumi toolchain (found go1.24.4)");
         expect(r.out).toMatch(/install: curl -fsSL https:\/\/go\.dev\/dl\/go1\.26\.8\.linux-\w+\.tar\.gz/);
         expect(r.status).toBe(1);
+    });
+
+    it("the lab path without openssh-server and postgresql: names both as npm test's, with the install command, exit 1", () => {
+        const none = fs.mkdtempSync(path.join(os.tmpdir(), "rst-doctor-none-"));
+        const r = doctor(["--lab"], {}, { RST_SSHD: path.join(none, "sshd"), RST_POSTGRESQL_LIB: none });
+        expect(r.out).toMatch(/MISSING {2}for npm test: openssh-server postgresql \(openssh-server: the sshd binary/);
+        expect(r.out).toContain("install: apt-get install -y --no-install-recommends openssh-server postgresql, then stop what it started: systemctl disable --now ssh.service ssh.socket postgresql");
+        expect(r.out).toMatch(/\(a\) local lab: not ready/);
+        expect(r.status).toBe(1);
+    });
+
+    it("the lab path with the sshd binary and PostgreSQL's server binaries: ok for npm test's packages", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rst-doctor-pkgs-"));
+        fs.mkdirSync(path.join(dir, "15", "bin"), { recursive: true });
+        fake(dir, "sshd", "exit 0");
+        fake(path.join(dir, "15", "bin"), "initdb", "exit 0");
+        const r = doctor(["--lab"], {}, { RST_SSHD: path.join(dir, "sshd"), RST_POSTGRESQL_LIB: dir });
+        expect(r.out).toContain("ok       npm test's packages: openssh-server (sshd binary), postgresql (server binaries)");
+        expect(r.out).not.toContain("for npm test:");
     });
 
     it("with a usage error: exit 2", () => {
