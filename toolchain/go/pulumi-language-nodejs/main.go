@@ -49,6 +49,9 @@ const upstreamEnv = "RST_NODEJS_UPSTREAM_HOST"
 // GeneratePackage requests can be large).
 const maxMsg = 400 * 1024 * 1024
 
+// guard is the inspect guard preload's path ("" when there is none; inspectguard.go).
+var guard string
+
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintf(os.Stderr, "pulumi-language-nodejs (shim): %v\n", err)
@@ -74,6 +77,9 @@ func run() error {
 	}
 	// The child gets exactly our arguments (flags, then the engine address last).
 	child := exec.Command(bin, os.Args[1:]...)
+	// The node processes the host starts inherit NODE_OPTIONS: see inspectguard.go.
+	guard = inspectGuardPath()
+	child.Env = withInspectGuard(os.Environ(), guard)
 	child.Stderr = os.Stderr
 	child.Stdin = os.Stdin
 	out, err := child.StdoutPipe()

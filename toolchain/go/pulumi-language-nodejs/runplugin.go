@@ -71,7 +71,7 @@ func runPlugin(ss grpc.ServerStream) error {
 
 	cmd := exec.CommandContext(ss.Context(), node, args...)
 	cmd.Dir = req.GetPwd()
-	cmd.Env = env
+	cmd.Env = withInspectGuard(env, guard)
 	// The engine cancels the call when it is done with the provider: stop the process
 	// group gently first (node's children too), then kill.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
