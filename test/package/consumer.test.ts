@@ -49,6 +49,18 @@ describe("the packed tarball", () => {
         console.log(`tarball: ${packed.size} bytes, ${packed.files.length} files, ${packed.unpackedSize} bytes unpacked`);
     });
 
+    it("docs/package.md (and the README, when it gives them) state its size and file count to within 15%", () => {
+        for (const doc of ["docs/package.md", "README.md"]) {
+            const m = /Tarball: \*\*([\d,]+) bytes \(([\d,]+) unpacked\), (\d+) files\*\*/.exec(fs.readFileSync(path.join(ROOT, doc), "utf8"));
+            if (m === null && doc === "README.md") continue;
+            expect(m, `${doc} states the tarball's figures`).not.toBeNull();
+            const [size, unpacked, files] = m!.slice(1).map((v) => Number(v.replace(/,/g, "")));
+            const near = (stated: number, real: number) => Math.abs(stated - real) / real <= 0.15;
+            const real = `${packed.size} bytes (${packed.unpackedSize} unpacked), ${packed.files.length} files`;
+            expect(near(size!, packed.size) && near(unpacked!, packed.unpackedSize) && near(files!, packed.files.length), `${doc}: stated ${m![0]}, packed ${real}`).toBe(true);
+        }
+    });
+
     it("keeps the doc comments and @default tags in the declarations", async () => {
         const d = await run("tar", ["-xzOf", packed.tarball, "package/dist/connection/index.d.ts"], ROOT);
         expect(d).toMatch(/@default 22/);
