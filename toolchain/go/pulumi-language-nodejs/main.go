@@ -18,6 +18,10 @@
 // code. The child is killed when the engine cancels the call (it does when it is done
 // with the provider).
 //
+// The host and the node processes it starts also get an inspect guard preload through
+// NODE_OPTIONS (inspectguard.go): without it a program error in an Output hangs Node
+// 20.20 (nodejs/node#64011) and with it `pulumi preview`.
+//
 // Why a front and not a patch: upstream code is used as a dependency, never copied or
 // patched (DEVELOPERS.md); the host moved to a module the proxy refuses after 3.68.
 package main
