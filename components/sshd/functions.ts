@@ -1,12 +1,5 @@
 import { bash, librarySection } from "../shell";
 
-/**
- * Connection parameters the post-write check evaluates the policy for, besides
- * every address and port sshd listens on: a public source and one of each private
- * range, because an admin's `Match Address` typically names the LAN or a VPN.
- */
-export const PROBE_SOURCES = ["203.0.113.1", "10.0.0.1", "172.16.0.1", "192.168.0.1", "127.0.0.1"] as const;
-
 /** awk function turning an sshd pattern (`*`, `?`) into an anchored regular expression. */
 const AWK_GLOB2RE = String.raw`        function glob2re(p,   r, i, c) {
             r = "^"
@@ -93,45 +86,16 @@ rst_restore() {
     done
     [ "$rst_pending_before" = 1 ] || rm -f -- "$rst_pending"
 }
-# rst_stream_file FILE DEPTH: FILE<TAB>LINE<TAB>TEXT for each setting line, Includes
-# expanded in place (relative to /etc/ssh, globs sorted) the way sshd reads them.
-rst_stream_file() {
-    local f="$1" depth="$2" n=0 line kw rest pat g
-    [ "$depth" -le 16 ] || return 0
-    while IFS= read -r line || [ -n "$line" ]; do
-        n=$((n + 1))
-        line="$\{line#"$\{line%%[![:space:]]*}"}"
-        case "$line" in '' | '#'*) continue ;; esac
-        kw="$\{line%%[[:space:]=]*}"
-        if [ "$\{kw,,}" = include ]; then
-            rest="$\{line#*[[:space:]=]}"
-            for pat in $rest; do
-                case "$pat" in /*) ;; *) pat="/etc/ssh/$pat" ;; esac
-                for g in $pat; do
-                    if [ -f "$g" ]; then rst_stream_file "$g" $((depth + 1)); fi
-                done
-            done
-        else
-            printf '%s\t%s\t%s\n' "$f" "$n" "$line"
-        fi
-    done <"$f"
-}
-rst_config_stream() {
-    rst_stream_file "$rst_main_config" 0
-}
-# rst_config_files: every file sshd reads, in order.
-rst_config_files() {
-    rst_config_stream | cut -f1 | awk '!seen[$0]++'
-    return 0
-}
 # rst_includes_dropins: true when sshd_config includes sshd_config.d/*.conf before its first Match.
 rst_includes_dropins() {
     [ -f "$rst_main_config" ] || return 1
     awk -v dir="$rst_dropin_dir" '
-        tolower($1) == "match" { exit }
-        tolower($1) == "include" {
-            for (i = 2; i <= NF; i++) {
-                if ($i == dir "/*.conf" || $i == "sshd_config.d/*.conf") { found = 1 }
+        { sub(/\r$/, ""); sub(/^[ \t]+/, ""); n = split($0, w, /[ \t=]+/); for (i = 1; i <= n; i++) gsub(/["]/, "", w[i]) }
+        tolower(w[1]) == "match" { exit }
+        tolower(w[1]) == "include" {
+            for (i = 2; i <= n; i++) {
+                if (substr(w[i], 1, 1) == "#") break
+                if (w[i] == dir "/*.conf" || w[i] == "sshd_config.d/*.conf") { found = 1 }
             }
         }
         END { exit !found }' "$rst_main_config"
@@ -145,129 +109,14 @@ rst_strip_block() {
 rst_insert_block() {
     awk -v blk="$2" '
         function emit(   l) { while ((getline l < blk) > 0) print l; close(blk); done = 1 }
-        !done && tolower($1) == "match" { emit() }
+        { t = $0; sub(/^[ \t]+/, "", t); split(t, w, /[ \t=\r]+/); gsub(/["]/, "", w[1]) }
+        !done && tolower(w[1]) == "match" { emit() }
         { print }
         END { if (!done) emit() }' "$1"
-}
-# rst_where KEYWORD: file:line of every line that sets KEYWORD, for error messages.
-rst_where() {
-    rst_config_stream | awk -F '\t' -v k="$1" '{ split($3, w, /[ \t=]+/) } tolower(w[1]) == k { printf "%s:%s: %s\n", $1, $2, $3 }'
-}
-# rst_match_lines: file:line of every Match line, for error messages.
-rst_match_lines() {
-    rst_config_stream | awk -F '\t' '{ split($3, w, /[ \t=]+/) } tolower(w[1]) == "match" { printf "%s:%s: %s\n", $1, $2, $3 }'
 }
 # rst_user_groups USER: the account's groups, or its own group's name before it exists.
 rst_user_groups() {
     id -nG "$1" 2>/dev/null || printf '%s\n' "$1"
-}
-# rst_early_matches USER OURFILE KEYWORDS: Match blocks sshd reads before the block
-# "Match User USER" in OURFILE that can apply to USER for some connection and set
-# one of KEYWORDS (lower case, space-separated). A block limited by User or Group
-# patterns that exclude the account cannot apply; any other criterion (Address,
-# Host, LocalAddress, LocalPort, RDomain, All, Exec, ...) can.
-rst_early_matches() {
-    rst_config_stream | awk -F '\t' -v user="$1" -v ourfile="$2" -v keywords="$3" -v groups="$(rst_user_groups "$1")" '
-${AWK_GLOB2RE}
-        # sshd pattern lists: a matching negated pattern wins, else any positive one.
-        function plist(s, list,   n, a, i, p, neg, hit) {
-            n = split(list, a, ","); hit = 0
-            for (i = 1; i <= n; i++) {
-                p = a[i]; neg = 0
-                if (substr(p, 1, 1) == "!") { neg = 1; p = substr(p, 2) }
-                if (s ~ glob2re(p)) { if (neg) return 0; hit = 1 }
-            }
-            return hit
-        }
-        function gmatch(list,   n, g, i, hit) {
-            n = split(groups, g, " "); hit = 0
-            for (i = 1; i <= n; i++) {
-                if (plist(g[i], list)) hit = 1
-                else if (index("," list ",", ",!" g[i] ",") > 0) return 0
-            }
-            return hit
-        }
-        function can_apply(text,   n, w, i, k, v) {
-            n = split(text, w, /[ \t]+/)
-            for (i = 2; i <= n; i++) {
-                k = tolower(w[i])
-                if (k == "all") continue
-                v = w[i + 1]; i++
-                gsub(/^"|"$/, "", v)
-                if (k == "user" && !plist(user, v)) return 0
-                if (k == "group" && !gmatch(v)) return 0
-            }
-            return 1
-        }
-        function flush() {
-            if (hits != "") printf "%s:%s: %s\n%s", mfile, mline, mtext, hits
-            hits = ""
-        }
-        BEGIN { n = split(keywords, kk, " "); for (i = 1; i <= n; i++) rel[kk[i]] = 1 }
-        done { next }
-        {
-            split($3, w, /[ \t=]+/); kw = tolower(w[1])
-            if (kw == "match") {
-                flush()
-                # Read on to the end after that: an early exit would SIGPIPE the producer,
-                # which pipefail turns into a failed script.
-                if ($1 == ourfile && $3 == "Match User " user) { done = 1 }
-                active = can_apply($3); mfile = $1; mline = $2; mtext = $3
-                next
-            }
-            if (active && (kw in rel)) hits = hits sprintf("      sets %s at %s:%s\n", w[1], $1, $2)
-        }
-        END { if (!done) flush() }'
-}
-# rst_probe_dimensions: which connection parameters can change what sshd -T reports
-# for the account: "sources" when a Match line tests the client (Address, Host),
-# "listeners" when one tests where it connected (LocalAddress, LocalPort, RDomain),
-# both for any criterion other than All, User and Group (Exec, new keywords, forms
-# this parser does not know). A config without such criteria evaluates the same for
-# every connection, so one probe stands for all of them.
-rst_probe_dimensions() {
-    rst_config_stream | awk -F '\t' '
-        { split($3, w, /[ \t=]+/) }
-        tolower(w[1]) == "match" {
-            n = split($3, c, /[ \t]+/)
-            for (i = 2; i <= n; i++) {
-                k = tolower(c[i])
-                if (k == "all") continue
-                i++
-                if (k == "user" || k == "group") continue
-                if (k == "address" || k == "host") src = 1
-                else if (k == "localaddress" || k == "localport" || k == "rdomain") dst = 1
-                else { src = 1; dst = 1 }
-            }
-        }
-        END { print (src ? "sources" : "-"), (dst ? "listeners" : "-") }'
-}
-# rst_listen_pairs: "laddr lport" for every address and port sshd listens on (a
-# wildcard listener stands for each of the host's own addresses).
-rst_listen_pairs() {
-    local dump addrs
-    dump=$("$rst_sshd" -T 2>/dev/null) || return 0
-    addrs=$(ip -o addr show 2>/dev/null | awk '{ split($4, a, "/"); if (a[1] !~ /^fe80/) print a[1] }')
-    printf '%s\n' "$dump" | awk -v addrs="$addrs" '
-        $1 == "listenaddress" {
-            spec = $2
-            if (spec ~ /^\[/) { a = substr(spec, 2, index(spec, "]") - 2); p = substr(spec, index(spec, "]:") + 2) }
-            else { a = spec; p = spec; sub(/:[0-9]+$/, "", a); sub(/^.*:/, "", p) }
-            if (a == "0.0.0.0" || a == "::") {
-                n = split(addrs, h, "\n")
-                for (i = 1; i <= n; i++) if (h[i] != "" && ((a == "::") == (index(h[i], ":") > 0))) print h[i], p
-            } else print a, p
-        }' | sort -u
-}
-# rst_effective USER ADDR LADDR LPORT: sshd -T for that connection.
-rst_effective() {
-    "$rst_sshd" -T -C "user=$1,host=$2,addr=$2,laddr=$3,lport=$4" 2>&1
-}
-# rst_effective_value DUMP KEYWORD: the value sshd -T reports for KEYWORD (words sorted), or "<unset>".
-rst_effective_value() {
-    printf '%s\n' "$1" | awk -v k="$2" '
-        $1 == k { found = 1; for (i = 2; i <= NF; i++) { print $i } }
-        END { if (!found) { print "<unset>" } }' | sort | tr '\n' ' ' | sed 's/ $//'
 }
 # rst_access_list_problem DUMP USER: why AllowUsers/DenyUsers/AllowGroups/DenyGroups
 # would refuse USER, or nothing.

@@ -1,6 +1,7 @@
 import { bash, heredoc, renderScript, shQuote } from "../shell";
 import { validatePort, validateUserName } from "../validation";
-import { PROBE_SOURCES, SSHD_FUNCTIONS } from "./functions";
+import { SSHD_FUNCTIONS } from "./functions";
+import { SSHD_JUDGE } from "./judge";
 import { REQUIRED_UNSET, tunnelPolicy, TunnelPolicyArgs } from "./policy";
 
 /**
@@ -73,87 +74,35 @@ export function expectedEffectiveSettings(args: SshdMatchBlockRenderArgs): Array
         .map((s) => [s.keyword.toLowerCase(), (s.effective as string).split(" ").sort().join(" ")]);
 }
 
-/** Lower-case keywords whose value an earlier Match block could override for the tunnel account. */
-export function guardedKeywords(args: SshdMatchBlockRenderArgs): string[] {
-    return [...new Set([...tunnelPolicy(args).map((s) => s.keyword.toLowerCase()), ...REQUIRED_UNSET.map((r) => r.keyword.toLowerCase())])];
-}
-
 function renderVerification(args: SshdMatchBlockRenderArgs): string {
     const expected = expectedEffectiveSettings(args)
         .map(([k, v]) => `${k} ${v}`)
         .join("\n");
     const unset = REQUIRED_UNSET.map((r) => `${r.keyword.toLowerCase()} ${r.effective} ${r.why}`).join("\n");
-    return bash`# 1. No Match block read before ours may apply to this account for any connection
-# and set what the policy sets: sshd takes the first value it reads.
-rst_problems=""
-rst_early=$(rst_early_matches "$rst_user" "$rst_our_file" ${shQuote(guardedKeywords(args).join(" "))})
-if [ -n "$rst_early" ]; then
-    rst_problems="$rst_problems
-  - these Match blocks are read before the tunnel policy and can apply to $rst_user (for some source addresses, hosts or ports); their values would win over the policy:
-$(printf '%s\n' "$rst_early" | sed 's/^/      /')
-    Fix: exclude the tunnel accounts from each of them, e.g. add 'User *,!tunnel-*' to its Match line (an account
-    name alone is not enough: sshd needs a positive pattern), or move it after the policy (below the Include line
-    of $rst_main_config, or into a drop-in whose name sorts after $(basename -- "$rst_our_file"))."
-fi
-# 2. The effective values, for the connections a backup really makes: every address
-# and port sshd listens on, from public and private source addresses.
-# Only the parameters some Match line tests can change the result (see
-# rst_probe_dimensions); the others keep one value.
-rst_pairs=$(rst_listen_pairs)
-[ -n "$rst_pairs" ] || rst_pairs="0.0.0.0 22"
-read -r rst_need_sources rst_need_listeners <<<"$(rst_probe_dimensions)"
-[ "$rst_need_listeners" = listeners ] || rst_pairs=$(head -n 1 <<<"$rst_pairs")
-rst_sources=${shQuote(PROBE_SOURCES.join(" "))}
-[ "$rst_need_sources" = sources ] || rst_sources=${shQuote(PROBE_SOURCES[0])}
-rst_seen=""
-while read -r rst_laddr rst_lport; do
-    for rst_addr in $rst_sources; do
-        if ! rst_dump=$(rst_effective "$rst_user" "$rst_addr" "$rst_laddr" "$rst_lport"); then
-            rst_fail "sshd -T could not evaluate the configuration for $rst_user (from $rst_addr to $rst_laddr port $rst_lport): $rst_dump"
-        fi
-        while read -r rst_key rst_want; do
-            rst_have=$(rst_effective_value "$rst_dump" "$rst_key")
-            if [ "$rst_have" != "$rst_want" ] && ! grep -qxF -- "$rst_key" <<<"$rst_seen"; then
-                rst_seen="$rst_seen
-$rst_key"
-                rst_problems="$rst_problems
-  - $rst_key is '$rst_have' for $rst_user (from $rst_addr to $rst_laddr port $rst_lport), the tunnel policy needs '$rst_want'; set at:
-$(rst_where "$rst_key" | sed 's/^/      /')"
-            fi
-        done <<'RST_EXPECTED'
+    return bash`# sshd judges the files as they are now, for every kind of connection its Match lines
+# tell apart (see SSHD_JUDGE): each must get the policy's values, set first by the
+# policy's own block (sshd takes the first value it reads).
+rst_want="" rst_unset=""
+rst_mktemp rst_want
+rst_mktemp rst_unset
+cat >"$rst_want" <<'RST_EXPECTED'
 ${expected}
 RST_EXPECTED
-        while read -r rst_key rst_want rst_why; do
-            rst_have=$(rst_effective_value "$rst_dump" "$rst_key")
-            if [ "$rst_have" != "<unset>" ] && [ "$rst_have" != "$rst_want" ] && ! grep -qxF -- "$rst_key" <<<"$rst_seen"; then
-                rst_seen="$rst_seen
-$rst_key"
-                rst_problems="$rst_problems
-  - $rst_key is '$rst_have': $rst_why; set at:
-$(rst_where "$rst_key" | sed 's/^/      /')"
-            fi
-        done <<'RST_UNSET'
+cat >"$rst_unset" <<'RST_UNSET'
 ${unset}
 RST_UNSET
-        while IFS=: read -r rst_key rst_why; do
-            [ -n "$rst_key" ] || continue
-            if ! grep -qxF -- "$rst_key" <<<"$rst_seen"; then
-                rst_seen="$rst_seen
-$rst_key"
-                rst_problems="$rst_problems
-  - $rst_why; set at:
-$(rst_where "$rst_key" | sed 's/^/      /')
-    Fix: add $rst_user to that list yourself (this library does not edit access lists), or remove the entry that excludes it."
-            fi
-        done <<<"$(rst_access_list_problem "$rst_dump" "$rst_user")"
-    done
-done <<<"$rst_pairs"
-if [ -n "$rst_problems" ]; then
+if [ "$rst_mode" = dropin ]; then
+    rst_ob=0 rst_oe=0
+else
+    rst_ob=$(grep -nxF -- "$rst_begin" "$rst_main_config" | head -n 1 | cut -d: -f1)
+    rst_oe=$(grep -nxF -- "$rst_end" "$rst_main_config" | head -n 1 | cut -d: -f1)
+fi
+rst_judge "$rst_user" "$rst_our_file" "$rst_ob" "$rst_oe" "$rst_want" "$rst_unset"
+if [ -n "$rst_judge_problems" ]; then
     rst_restore
-    rst_fail "sshd's settings for $rst_user conflict with the tunnel policy, so the previous files were restored and sshd was not reloaded.$rst_problems
-  Match blocks sshd reads, in order (the first value read for a keyword wins):
-$(rst_match_lines | sed 's/^/      /')"
-fi`;
+    rst_fail "sshd's settings for $rst_user conflict with the tunnel policy, so the previous files were restored and sshd was not reloaded.$rst_judge_problems"
+fi
+rst_note "sshd's own evaluation for $rst_user holds the policy on all $rst_judge_probes kinds of connection its Match lines tell apart"`;
 }
 
 /**
@@ -173,6 +122,7 @@ export function renderSshdApplyScript(args: SshdMatchBlockRenderArgs): string {
     const managed = `${begin}\n${block}Match all\n${end}\n`;
     return renderScript(
         SSHD_FUNCTIONS,
+        SSHD_JUDGE,
         `rst_user=${shQuote(args.user)}
 rst_placement=${shQuote(placement)}
 rst_dropin=${shQuote(dropinPath(args.user))}

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderSshdApplyScript, renderSshdRemoveScript } from "../../components/sshd";
 import { SSHD_FUNCTIONS } from "../../components/sshd/functions";
+import { SSHD_JUDGE } from "../../components/sshd/judge";
 import { librarySection, renderBundle, renderScript, SCRIPT_PRELUDE } from "../../components/shell";
 
 const run = (phase: string, stdin: string) => spawnSync("bash", ["-s", "--", phase], { input: stdin, encoding: "utf8" });
@@ -71,7 +72,7 @@ describe("script bundle on stdin", () => {
         const head = b.slice(b.indexOf("\n{\n") + 3, b.indexOf('\n}\ncase "${1:-}" in'));
         expect(head).not.toMatch(/^\s*#/m);
         const functions = (text: string) => spawnSync("bash", ["-c", `eval "$(cat)"; declare -F`], { input: text.replace(/^rst_private_dir$/m, "true").replace(/^\[ -x "\$rst_sshd" \].*$/m, "true"), encoding: "utf8" }).stdout;
-        const full = SCRIPT_PRELUDE + "\n" + SSHD_FUNCTIONS;
+        const full = SCRIPT_PRELUDE + "\n" + SSHD_FUNCTIONS + "\n" + SSHD_JUDGE;
         expect(functions(head)).toBe(functions(full));
         expect(functions(head).split("\n").length).toBeGreaterThan(25);
         expect(spawnSync("bash", ["-n"], { input: b }).status).toBe(0);

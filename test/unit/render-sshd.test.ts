@@ -72,9 +72,9 @@ describe("Match block", () => {
 
 describe("sshd apply script", () => {
     const script = renderSshdApplyScript({ user: "tunnel-pi", listenPorts: [2222] });
-    it("validates with sshd -t and sshd -T before reloading, and restores on failure", () => {
+    it("validates with sshd -t and sshd's own judgement (sshd -T) before reloading, and restores on failure", () => {
         const t = script.indexOf("rst_validate_syntax\n");
-        const eff = script.indexOf('rst_effective "$rst_user"');
+        const eff = script.indexOf('rst_judge "$rst_user"');
         const reload = script.lastIndexOf("rst_reload_sshd\n");
         expect(t).toBeGreaterThan(0);
         expect(eff).toBeGreaterThan(t);

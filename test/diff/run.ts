@@ -1,0 +1,126 @@
+/**
+ * Runs the differential test: generated admin configurations (generator.ts) through the
+ * library's real rendered apply script, in sandboxes over a Debian root (sandbox.sh,
+ * worker.sh), then sshd's own verdict over the generator's probe connections.
+ * Property: an accepted apply leaves no probe connection with a value other than the
+ * policy's; a refused one leaves /etc/ssh as it was.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { expectedEffectiveSettings, renderSshdApplyScript } from "../../components/sshd/render";
+import { CASE_PORT, CASE_USER, generateCase } from "./generator";
+
+/** Outcome of one case. */
+export interface CaseResult {
+    id: number;
+    /** "accepted", "refused", or "invalid" (sshd -t rejects the admin's own files). */
+    outcome: "accepted" | "refused" | "invalid";
+    /** Probe connections whose values differ from the policy (after acceptance: violations). */
+    deviations: string[];
+    /** A refused apply changed /etc/ssh. */
+    mutated: boolean;
+    /** Judge probes run. */
+    probes: number;
+    /** First bytes of the refusal or of sshd -t's complaint. */
+    message: string;
+}
+
+/** Figures of one run. */
+export interface DiffSummary {
+    seed: number;
+    cases: number;
+    accepted: number;
+    refused: number;
+    invalid: number;
+    /** Accepted, yet a probe deviates: the property is broken. */
+    violations: CaseResult[];
+    /** Refused, yet /etc/ssh changed. */
+    mutations: CaseResult[];
+    /** Refused although the placed policy holds on every probe. */
+    falseRefusals: CaseResult[];
+    /** falseRefusals / (cases whose placed policy holds). */
+    falseRefusalRate: number;
+    seconds: number;
+    results: CaseResult[];
+}
+
+const here = __dirname;
+
+/** Runs `count` cases of `seed` (ids from `first`) against the sshd of `root` ("/" = this machine's). */
+export async function runDifferential(opts: { root: string; seed: number; count: number; first?: number; workers?: number; keep?: boolean; ids?: number[] }): Promise<DiffSummary> {
+    const started = Date.now();
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "rst-diff-"));
+    fs.chmodSync(work, 0o700);
+    fs.writeFileSync(path.join(work, "apply.sh"), renderSshdApplyScript({ user: CASE_USER, listenPorts: [CASE_PORT] }));
+    fs.writeFileSync(path.join(work, "want"), expectedEffectiveSettings({ user: CASE_USER, listenPorts: [CASE_PORT] }).map(([k, v]) => `${k} ${v}`).join("\n") + "\n");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "rst-diff", "-f", path.join(work, "hostkey")]);
+    const ids = opts.ids ?? Array.from({ length: opts.count }, (_, i) => (opts.first ?? 0) + i);
+    for (const id of ids) {
+        const c = generateCase(opts.seed, id);
+        const dir = path.join(work, "cases", String(id));
+        for (const [tree, files] of [["etc", c.files], ["placed", c.placed]] as const) {
+            for (const [rel, content] of Object.entries(files)) {
+                const p = path.join(dir, tree, rel);
+                fs.mkdirSync(path.dirname(p), { recursive: true });
+                fs.writeFileSync(p, content, { mode: 0o644 });
+            }
+        }
+        fs.writeFileSync(path.join(dir, "account"), c.account);
+        fs.writeFileSync(path.join(dir, "probes"), c.probes.join("\n") + "\n");
+    }
+    const workers = Math.max(1, Math.min(opts.workers ?? os.cpus().length, ids.length));
+    const shards = Array.from({ length: workers }, (_, w) => ids.filter((_, i) => i % workers === w));
+    await Promise.all(
+        shards.map(
+            (shard, w) =>
+                new Promise<void>((resolve, reject) => {
+                    const list = path.join(work, `shard-${w}`);
+                    fs.writeFileSync(list, shard.join("\n") + "\n");
+                    const p = spawn("bash", [path.join(here, "sandbox.sh"), opts.root, work, list], { stdio: ["ignore", "ignore", "pipe"] });
+                    let err = "";
+                    p.stderr.on("data", (d) => (err += d));
+                    p.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`sandbox ${w} exited ${code}: ${err.slice(-2000)}`))));
+                }),
+        ),
+    );
+    const results: CaseResult[] = ids.map((id) => {
+        const file = path.join(work, "results", String(id));
+        const lines = fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n") : ["rc missing"];
+        const get = (k: string) => lines.find((l) => l.startsWith(`${k} `))?.slice(k.length + 1) ?? "";
+        if (lines[0].startsWith("invalid")) return { id, outcome: "invalid", deviations: [], mutated: false, probes: 0, message: lines[0].slice(8) };
+        return {
+            id,
+            outcome: get("rc") === "0" ? "accepted" : "refused",
+            deviations: lines.filter((l) => l.startsWith("dev ")).map((l) => l.slice(4)),
+            mutated: get("mutated") === "1",
+            probes: Number(get("probes")),
+            message: get("err"),
+        };
+    });
+    if (!opts.keep) fs.rmSync(work, { recursive: true, force: true });
+    else console.log(`differential work dir kept: ${work}`);
+    const valid = results.filter((r) => r.outcome !== "invalid");
+    const refused = valid.filter((r) => r.outcome === "refused");
+    const falseRefusals = refused.filter((r) => r.deviations.length === 0);
+    const safe = valid.filter((r) => r.outcome === "accepted" || r.deviations.length === 0).length;
+    return {
+        seed: opts.seed,
+        cases: results.length,
+        accepted: valid.length - refused.length,
+        refused: refused.length,
+        invalid: results.length - valid.length,
+        violations: valid.filter((r) => r.outcome === "accepted" && r.deviations.length > 0),
+        mutations: refused.filter((r) => r.mutated),
+        falseRefusals,
+        falseRefusalRate: safe === 0 ? 0 : falseRefusals.length / safe,
+        seconds: (Date.now() - started) / 1000,
+        results,
+    };
+}
+
+/** One line of figures for logs and the README. */
+export function describeSummary(label: string, s: DiffSummary): string {
+    return `${label}: seed ${s.seed}: ${s.cases} configurations, ${s.accepted} accepted, ${s.refused} refused, ${s.invalid} rejected by sshd -t itself; ` + `${s.violations.length} accepted with a deviating probe, ${s.mutations.length} refusals that changed /etc/ssh; ` + `false refusals ${s.falseRefusals.length} (${(100 * s.falseRefusalRate).toFixed(1)}% of the safe ones); ${s.seconds.toFixed(0)} s`;
+}
