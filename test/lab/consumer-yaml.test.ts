@@ -10,7 +10,7 @@ import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabDescription, loadLab } from "../../lab/client";
-import { renderServiceRemoveScript } from "../../components";
+import { renderServiceRemoveScript } from "../support/internals";
 import { runScript } from "../support/apply";
 import { changes, openLabConsumerStack, ROOT } from "../support/engine";
 import { keyRefused, sh, tunnelWorks, writeReport } from "../support/hosts";

@@ -6,7 +6,7 @@
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabDescription, loadLab, setLink } from "../../lab/client";
-import { renderServiceRemoveScript } from "../../components";
+import { renderServiceRemoveScript } from "../support/internals";
 import { runScript } from "../support/apply";
 import { changes, openStack, setStackConfig } from "../support/engine";
 import { keyRefused, sh, tunnelWorks, waitFor, writeReport } from "../support/hosts";

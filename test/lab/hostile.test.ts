@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { LabDescription, loadLab } from "../../lab/client";
-import * as c from "../../components";
+import * as c from "../support/internals";
 import { applyTunnel, destroyTunnel, LabTunnel, runScript } from "../support/apply";
 import { runAttackMatrix } from "../support/attacks";
 import { etcSnapshot, keyRefused, sh, snapshotDiff, tryTunnelKey, tunnelWorks } from "../support/hosts";

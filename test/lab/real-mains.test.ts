@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import * as c from "../../components";
+import * as c from "../support/internals";
 import { renderScript } from "../../components/shell";
 import { LabDescription, loadLab } from "../../lab/client";
 import { applyTunnel, destroyTunnel, generateTunnelKey, LabTunnel, runScript } from "../support/apply";

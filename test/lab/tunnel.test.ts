@@ -3,7 +3,7 @@
  * matrix, lockout safety, idempotency, self-healing smoke, and revocation.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import * as c from "../../components";
+import * as c from "../support/internals";
 import { hostExec, LabDescription, loadLab, restartSshd, setLink } from "../../lab/client";
 import { applyTunnel, AppliedTunnel, destroyTunnel, runScript } from "../support/apply";
 import { runAttackMatrix } from "../support/attacks";
