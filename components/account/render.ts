@@ -174,7 +174,10 @@ if [ -f "$rst_keys_file" ]; then
         rst_prev_expiry=$(date -u -d "+$rst_overlap_minutes minutes" +%Y%m%d%H%MZ)
     elif [ -n "$rst_prev_line" ]; then
         rst_prev_key=$(printf '%s\n' "$rst_prev_line" | awk '{ print $2, $3 }')
-        rst_prev_expiry=$(printf '%s\n' "$rst_prev_line" | grep -o 'expiry-time="[0-9]*Z"' | tail -n 1 | cut -d'"' -f2)
+        rst_prev_expiry=$(printf '%s\n' "$rst_prev_line" | grep -o 'expiry-time="[0-9]*Z"' | tail -n 1 | cut -d'"' -f2 || true)
+        # An overlap that has ended is dropped: the file then changes, and the sweep
+        # below ends the sessions that key still holds (sshd checks expiry-time only at login).
+        if [[ ! "$rst_prev_expiry" > "$(date -u +%Y%m%d%H%MZ)" ]]; then rst_prev_expiry=""; fi
     fi
     if [ -n "$rst_prev_expiry" ] && [ "$rst_prev_key" != "$rst_new_key" ]; then
         printf '%s,expiry-time="%s" %s %s\n' "$rst_options" "$rst_prev_expiry" "$rst_prev_key" "$rst_previous_comment" >>"$rst_keys_new"
@@ -182,17 +185,173 @@ if [ -f "$rst_keys_file" ]; then
     fi
 fi`
             : "",
-        String.raw`rst_install_file "$rst_keys_file" 644 root root <"$rst_keys_new"
-if [ "$rst_changed" = 1 ]; then rst_note "tunnel account $rst_user ready"; fi`,
+        SESSION_FUNCTIONS,
+        String.raw`# What authorized each live session until now: the file as it was.
+rst_keys_old=""
+rst_mktemp rst_keys_old
+if [ -f "$rst_keys_file" ]; then cat -- "$rst_keys_file" >"$rst_keys_old"; fi
+rst_keys_changed=0
+cmp -s -- "$rst_keys_old" "$rst_keys_new" || rst_keys_changed=1
+rst_install_file "$rst_keys_file" 644 root root <"$rst_keys_new"
+if [ "$rst_changed" = 1 ]; then rst_note "tunnel account $rst_user ready"; fi
+if [ "$rst_keys_changed" = 1 ]; then
+    # The file is final: other backups' account changes need not wait for the sweep.
+    rst_unlock
+    # sshd checks a key line (the key, from=, expiry-time) only at login. A session
+    # keeps running only when the very line that let it in is still in the file,
+    # unchanged; every other session (removed or rotated key, narrowed from=, new
+    # expiry, or a key sshd's record does not name) ends here and must log in again
+    # under the new file, where sshd judges it.
+    rst_keep=""
+    rst_mktemp rst_keep
+    rst_unchanged_fingerprints "$rst_keys_old" "$rst_keys_new" >"$rst_keep"
+    rst_end_sessions "$rst_user" "$rst_keep"
+    # A login that read the old file just before it was replaced may show up only now.
+    sleep 0.5
+    rst_end_sessions "$rst_user" "$rst_keep"
+fi`,
     );
 }
 
 /**
+ * Shell functions that attribute this host's live sshd sessions of a tunnel account
+ * to the key sshd accepted for them, and end the sessions whose key is not kept.
+ *
+ * Attribution uses sshd's own record only: the "Accepted publickey for USER from
+ * ADDR port N ssh2: TYPE SHA256:FP" message that the session's privileged monitor
+ * (the parent of the account's process) logs at login, matched on fields nobody
+ * else can write: the journal's trusted `_PID` (the monitor) and `_UID` (root), this
+ * boot (`-b`, `_BOOT_ID`), a time window around the monitor's start, and the whole
+ * message anchored at both ends. Text a client chooses (an invalid user name, a
+ * failed attempt's key) is in another process's record or another message and can
+ * never satisfy it. Without a journal record, syslog's `/var/log/auth.log` is read
+ * with the same anchors (RFC 3339 timestamp, `sshd[PID]:` prefix). A session whose
+ * key cannot be determined that way is treated as not kept.
+ */
+export const SESSION_FUNCTIONS = String.raw`rst_boot_id=$(tr -d '-' </proc/sys/kernel/random/boot_id)
+rst_btime=$(awk '$1 == "btime" { print $2 }' /proc/stat)
+rst_hz=$(getconf CLK_TCK)
+# rst_proc_field PID N: field N of /proc/PID/stat (N >= 3; the command name, which
+# may hold spaces, is skipped).
+rst_proc_field() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    # shellcheck disable=SC2086 # numbers only after the command name
+    set -- $2 ${"$"}{stat##*) }
+    shift "$(($1 - 2))"
+    printf '%s\n' "$1"
+}
+# rst_start_usec PID: when PID started, in microseconds since the epoch (the
+# kernel's boot time has 1 s resolution: callers allow 2 s of slack).
+rst_start_usec() {
+    local ticks
+    ticks=$(rst_proc_field "$1" 22) || return 1
+    printf '%s\n' "$((rst_btime * 1000000 + ticks * 1000000 / rst_hz))"
+}
+# rst_session_monitor PID: the privileged sshd monitor of the account's process PID
+# (its parent: root, sshd or sshd-session, in this host's PID namespace), or nothing.
+rst_session_monitor() {
+    local ppid
+    ppid=$(rst_proc_field "$1" 4) || return 0
+    case "$(cat "/proc/$ppid/comm" 2>/dev/null)" in sshd | sshd-session) ;; *) return 0 ;; esac
+    [ "$(awk '$1 == "Uid:" { print $2 }' "/proc/$ppid/status" 2>/dev/null)" = 0 ] || return 0
+    [ "$(readlink "/proc/$ppid/ns/pid" 2>/dev/null)" = "$(readlink /proc/$$/ns/pid)" ] || return 0
+    printf '%s\n' "$ppid"
+}
+# rst_accepted_fp USER MONITOR FROM_USEC TO_USEC: the key fingerprint of the one
+# "Accepted publickey" record the monitor logged for USER in this boot and window.
+# Two different keys, or none, print nothing.
+rst_accepted_fp() {
+    local user="$1" mon="$2" lo="$3" hi="$4" fps line ts
+    fps=$(journalctl -q --no-pager -b -o json _PID="$mon" --since "@$((lo / 1000000))" 2>/dev/null |
+        awk -v pid="$mon" -v boot="$rst_boot_id" -v user="$user" -v lo="$lo" -v hi="$hi" '
+            # A JSON string field of a safe charset; escaped or binary values never match.
+            # (An unescaped quote after "{" or "," opens a key in valid JSON.)
+            function field(name, re,    v) {
+                if (!match($0, "[{,] *\"" name "\" *: *\"" re "\" *[,}]")) return ""
+                v = substr($0, RSTART, RLENGTH)
+                sub("^[{,] *\"" name "\" *: *\"", "", v)
+                sub("\" *[,}]$", "", v)
+                return v
+            }
+            {
+                msg = field("MESSAGE", "Accepted publickey for " user " from [0-9A-Fa-f.:]+ port [0-9]+ ssh2: [A-Z0-9-]+ SHA256:[A-Za-z0-9+/]+")
+                if (msg == "" || field("_PID", "[0-9]+") != pid || field("_UID", "[0-9]+") != "0" || field("_BOOT_ID", "[0-9a-f]+") != boot) next
+                id = field("SYSLOG_IDENTIFIER", "[a-z-]+")
+                if (id != "sshd" && id != "sshd-session") next
+                t = field("__REALTIME_TIMESTAMP", "[0-9]+") + 0
+                if (t < lo || t > hi) next
+                n = split(msg, w, " ")
+                print w[n]
+            }' | sort -u)
+    if [ -z "$fps" ] && [ -r /var/log/auth.log ]; then
+        # No journal record: the same message in syslog's file, anchored on the line's
+        # RFC 3339 timestamp, any host name, the monitor's own "sshd[PID]:" prefix and
+        # the exact message layout; the timestamp bounds it to this boot and window.
+        fps=$(grep -E "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+([+-][0-9]{2}:?[0-9]{2}|Z) [^ ]+ (sshd|sshd-session)\[$mon\]: Accepted publickey for $user from [0-9A-Fa-f.:]+ port [0-9]+ ssh2: [A-Z0-9-]+ SHA256:[A-Za-z0-9+/]+$" /var/log/auth.log 2>/dev/null |
+            while read -r line; do
+                ts=$(date -d "${"$"}{line%% *}" +%s%6N 2>/dev/null) || continue
+                if [ "$ts" -ge "$lo" ] && [ "$ts" -le "$hi" ]; then printf '%s\n' "${"$"}{line##* }"; fi
+            done | sort -u)
+    fi
+    if [ "$(printf '%s' "$fps" | grep -c .)" = 1 ]; then printf '%s\n' "$fps"; fi
+}
+# rst_session_fp USER PID: the key sshd accepted for the session whose account
+# process is PID, or nothing. A record the journal has not written yet (it logs
+# asynchronously) is waited for while the session is young.
+rst_session_fp() {
+    local mon lo hi fp
+    mon=$(rst_session_monitor "$2")
+    [ -n "$mon" ] || return 0
+    lo=$(rst_start_usec "$mon") || return 0
+    hi=$(rst_start_usec "$2") || return 0
+    lo=$((lo - 2000000))
+    hi=$((hi + 10000000))
+    for _ in $(seq 1 15); do
+        fp=$(rst_accepted_fp "$1" "$mon" "$lo" "$hi")
+        if [ -n "$fp" ] || [ "$(date +%s%6N)" -gt "$hi" ]; then break; fi
+        sleep 0.2
+    done
+    printf '%s\n' "$fp"
+}
+# rst_unchanged_fingerprints OLD NEW: fingerprints of the keys whose line in NEW is
+# byte for byte a line of OLD (same key, same options, same expiry).
+rst_unchanged_fingerprints() {
+    local keys
+    keys=$(awk 'NR == FNR { old[$0] = 1; next } !/^#/ && NF >= 3 && ($0 in old) { print $2, $3 }' "$1" "$2")
+    [ -n "$keys" ] || return 0
+    printf '%s\n' "$keys" | ssh-keygen -l -E sha256 -f /dev/stdin | awk '{ print $2 }'
+}
+# rst_end_sessions USER KEEP: SIGKILLs every session of USER on this host (its
+# process and the session's sshd monitor: the tunnel, its listeners and the TCP
+# connection go) whose accepted key is not listed in the file KEEP.
+rst_end_sessions() {
+    local uid pid fp mon ended=""
+    uid=$(id -u "$1" 2>/dev/null) || return 0
+    for pid in $(rst_own_pids "$uid"); do
+        fp=$(rst_session_fp "$1" "$pid")
+        if [ -n "$fp" ] && grep -qxF -- "$fp" "$2"; then continue; fi
+        mon=$(rst_session_monitor "$pid")
+        # shellcheck disable=SC2086 # $mon: one PID or nothing
+        kill -KILL "$pid" $mon 2>/dev/null || true
+        ended="$ended $pid"
+        rst_note "ended a session of $1 (pid $pid) that used ${"$"}{fp:-a key that the log of sshd does not name}: its key line changed or is gone"
+    done
+    for pid in $ended; do
+        for _ in $(seq 1 50); do
+            [ -d "/proc/$pid" ] || break
+            sleep 0.1
+        done
+        [ ! -d "/proc/$pid" ] || rst_fail "a session of $1 on this host (pid $pid) survived SIGKILL for 5 s"
+    done
+}`;
+
+/**
  * Renders the script that ends a rotation's overlap once the backup has switched:
- * exactly the current key stays authorized, and live sessions that authenticated
- * with any other key (found by the fingerprint sshd logged for the session) are
- * killed. A session whose key cannot be determined is killed too; the backup's
- * own tunnel reconnects within seconds.
+ * exactly the current key(s) stay authorized; the apply's sweep ends the live
+ * sessions whose key line was removed or changed (the previous key's, found by the
+ * fingerprint sshd recorded for the session, see {@link SESSION_FUNCTIONS}); then
+ * it waits up to 60 s for the backup's session with the current key.
  */
 export function renderAccountFinalizeScript(args: TunnelAccountRenderArgs): string {
     const current = parsePublicKey("publicKey", args.publicKey);
@@ -203,31 +362,15 @@ export function renderAccountFinalizeScript(args: TunnelAccountRenderArgs): stri
 rst_unlock
 rst_current_fp=${shQuote(current.fingerprint)}
 rst_uid=$(id -u "$rst_user")
-# rst_session_fp PID: the key fingerprint sshd logged when the session of PID (the
-# account's sshd process; its parent is the privileged monitor that logs) logged in.
-rst_session_fp() {
-    local ppid
-    ppid=$(ps -o ppid= -p "$1" | tr -d ' ')
-    [ -n "$ppid" ] || return 0
-    { journalctl -q --no-pager -o cat _PID="$ppid" 2>/dev/null; grep -h "sshd[^ ]*\[$ppid\]" /var/log/auth.log 2>/dev/null; } |
-        grep -o 'Accepted publickey for .* SHA256:[A-Za-z0-9+/=]*' | grep -o 'SHA256:[A-Za-z0-9+/=]*' | tail -n 1 || true
-}
 # The backup may still be reconnecting (a restart scheduled through the tunnel):
 # wait up to 60 s for a session with the current key.
 rst_back=0
 for _ in $(seq 1 120); do
     for rst_pid in $(rst_own_pids "$rst_uid"); do
-        if [ "$(rst_session_fp "$rst_pid")" = "$rst_current_fp" ]; then rst_back=1; fi
+        if [ "$(rst_session_fp "$rst_user" "$rst_pid")" = "$rst_current_fp" ]; then rst_back=1; fi
     done
     [ "$rst_back" = 0 ] || break
     sleep 0.5
-done
-for rst_pid in $(rst_own_pids "$rst_uid"); do
-    rst_fp=$(rst_session_fp "$rst_pid")
-    if [ "$rst_fp" != "$rst_current_fp" ]; then
-        kill -KILL "$rst_pid" 2>/dev/null || true
-        rst_note "ended a session of $rst_user that used $\{rst_fp:-an unknown key} (not the current key)"
-    fi
 done
 [ "$rst_back" = 1 ] || rst_fail "only the current key of $rst_user is authorized now, but the backup has not connected with it within 60 s: check its unit (journalctl -u reverse-ssh-tunnel-<name>) on the backup"`,
     ].join("\n\n") + "\n";

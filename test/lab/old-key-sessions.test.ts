@@ -1,0 +1,196 @@
+/**
+ * Issue 18, point 4: every key change ends the live sessions that the new key file
+ * no longer allows, on main, whatever the backup does. sshd checks a key line (the
+ * key, `from=`, `expiry-time`) only at login, so an attacker holding a session with
+ * the old key keeps it unless main ends it. Each case: the attacker (on the operator,
+ * another host than the backup) holds a live session with the leaked key; after the
+ * apply the session is gone within 5 s, and the real backup's tunnel is back.
+ *
+ * The apply is run as ReverseTunnel's commands run it (test/support/apply): the
+ * account update is main's whole part of a key change; what differs between the
+ * cases is what runs after it (nothing: the main half alone; a backup update that
+ * fails; the backup's update and the finalizer).
+ *
+ * Each test ran red on the code before this change (the account update killed
+ * nothing; only the finalizer did, after a successful backup update).
+ */
+import { ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import * as c from "../support/internals";
+import { LabDescription, loadLab } from "../../lab/client";
+import { applyTunnel, destroyTunnel, generateTunnelKey, LabTunnel, runScript, StepResult } from "../support/apply";
+import { keyRefused, sh, tunnelWorks, waitFor, writeReport } from "../support/hosts";
+
+const T: LabTunnel = { name: "oldkey", backupHost: "backup8", port: 2270 };
+const USER = `tunnel-${T.name}`;
+
+/** An attacker's live `ssh -N` session on main with a leaked key, from the operator's address. */
+class Attacker {
+    readonly proc: ChildProcess;
+    exitedAt: number | undefined;
+    private readonly dir: string;
+
+    constructor(lab: LabDescription, privateKey: string) {
+        this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "rst-att-"));
+        fs.writeFileSync(path.join(this.dir, "k"), privateKey, { mode: 0o600 });
+        this.proc = spawn(
+            "ssh",
+            ["-F", "/dev/null", "-i", path.join(this.dir, "k"), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${lab.knownHostsPath}`, "-N", `${USER}@${lab.hosts[lab.main]!.addresses.operator}`],
+            { stdio: "ignore" },
+        );
+        this.proc.on("exit", () => (this.exitedAt = Date.now()));
+    }
+
+    /** Waits until the session is logged in on main (a process of the account from the operator's address). */
+    async established(lab: LabDescription): Promise<void> {
+        const from = lab.hosts[lab.main]!.addresses.operatorPeer;
+        const ms = await waitFor(async () => this.exitedAt === undefined && (await sessionsFrom(lab, from)) > 0, 10_000, 200);
+        expect(ms, "the attacker's session is up").toBeGreaterThanOrEqual(0);
+    }
+
+    /** Milliseconds from `t0` until the session ended, or -1 when it is still up after `ms`. */
+    async endedWithin(t0: number, ms: number): Promise<number> {
+        await waitFor(async () => this.exitedAt !== undefined, Math.max(0, t0 + ms - Date.now()), 50);
+        return this.exitedAt === undefined ? -1 : this.exitedAt - t0;
+    }
+
+    stop(): void {
+        this.proc.kill("SIGKILL");
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+/** Established TCP connections to main's sshd from `addr` held by a session of the account. */
+async function sessionsFrom(lab: LabDescription, addr: string): Promise<number> {
+    const out = await sh(
+        lab.main,
+        `n=0; for p in $(pgrep -u ${USER}); do pp=$(ps -o ppid= -p $p | tr -d ' '); ss -Htnp state established "( dst ${addr} )" | grep -Eq "pid=($p|$pp)," && n=$((n+1)); done; echo $n`,
+        { allowFail: true },
+    );
+    return Number(out.trim() || "0");
+}
+
+describe.sequential("issue 18.4: a key change ends the old key's live sessions on main", () => {
+    let lab: LabDescription;
+    const figures: Record<string, number> = {};
+    let attacker: Attacker | undefined;
+
+    /** The account update as ReverseTunnel's account command renders it (overlap unless compromised). */
+    const accountUpdate = (publicKey: string, extra: Partial<c.TunnelAccountRenderArgs>): Promise<StepResult> =>
+        runScript(lab.main, c.renderAccountApplyScript({ user: USER, listenPorts: [T.port], publicKey, description: `backup ${T.name}`, ...extra }), { lab });
+
+    /** Runs `apply`, then measures how long the attacker's session survives it (ms after the apply ended). */
+    const timedKill = async (label: string, apply: () => Promise<unknown>) => {
+        const t0 = Date.now();
+        await apply();
+        const t1 = Date.now();
+        const ended = await attacker!.endedWithin(t1, 5000);
+        figures[`${label}ApplyMs`] = t1 - t0;
+        figures[`${label}SessionEndedAfterApplyMs`] = ended;
+        figures[`${label}SessionEndedAfterApplyStartMs`] = ended < 0 ? -1 : ended + (t1 - t0);
+        return ended;
+    };
+
+    beforeAll(() => {
+        lab = loadLab();
+    });
+    afterEach(async () => {
+        attacker?.stop();
+        attacker = undefined;
+        await destroyTunnel(T, {}, lab).catch(() => undefined);
+    });
+    afterAll(async () => {
+        await sh(lab.main, "pkill -f 'journalctl -b -f -n 0 -o short-iso' ; rm -f /var/log/auth.log; true", { allowFail: true });
+        writeReport("old-key-sessions.json", figures);
+    });
+
+    it("(a) compromised: true: the account update ends the old key's session at once, without waiting for the backup", async () => {
+        const a = await applyTunnel(T, lab);
+        attacker = new Attacker(lab, a.key.privateKey);
+        await attacker.established(lab);
+        const d = generateTunnelKey();
+        // No overlap for a compromised backup; nothing runs on the backup before the check.
+        const ended = await timedKill("compromised", () => accountUpdate(d.publicKey, {}));
+        expect(ended).toBeGreaterThanOrEqual(0);
+        expect(figures.compromisedApplyMs).toBeLessThan(15_000);
+        expect(keyRefused(lab, USER, a.key.privateKey)).toBe(true);
+        // The backup, once reachable, gets the new key (the rest of that pulumi up): its tunnel is back.
+        await applyTunnel({ ...T, key: d }, lab);
+        figures.compromisedTunnelBackMs = await waitFor(() => tunnelWorks(lab.main, T.name, T.backupHost), 30_000);
+        expect(figures.compromisedTunnelBackMs).toBeGreaterThanOrEqual(0);
+    });
+
+    it("(b) the main half alone (no backup half, no finalizer): its account update ends the old key's session", async () => {
+        const a = await applyTunnel(T, lab);
+        attacker = new Attacker(lab, a.key.privateKey);
+        await attacker.established(lab);
+        // The main half's update: the new key, the old one kept for the overlap. Nothing else runs.
+        const d = generateTunnelKey();
+        const ended = await timedKill("mainHalf", () => accountUpdate(d.publicKey, { keepPreviousKey: true }));
+        expect(ended).toBeGreaterThanOrEqual(0);
+        // The real backup (its half not applied yet) logs in again with the overlapping key.
+        figures.mainHalfTunnelBackMs = await waitFor(() => tunnelWorks(lab.main, T.name, T.backupHost), 30_000);
+        expect(figures.mainHalfTunnelBackMs).toBeGreaterThanOrEqual(0);
+    });
+
+    it("(c) a failed or interrupted backup update: the old key's session is gone anyway", async () => {
+        const a = await applyTunnel(T, lab);
+        attacker = new Attacker(lab, a.key.privateKey);
+        await attacker.established(lab);
+        const d = generateTunnelKey();
+        const ended = await timedKill("failedBackup", async () => {
+            await accountUpdate(d.publicKey, { keepPreviousKey: true });
+            // The backup's key install is killed half-way (SIGKILL: no trap runs); the finalizer never runs.
+            const script = c.renderKeyInstallScript({ name: T.name });
+            const injected = script.replace('    cat >"$tmp"\n', () => '    cat >"$tmp"\n    kill -KILL $$\n');
+            expect(injected).not.toBe(script);
+            const r = await runScript(T.backupHost, injected, { lab, stdin: d.privateKey, allowFail: true });
+            expect(r.code).not.toBe(0);
+        });
+        expect(ended).toBeGreaterThanOrEqual(0);
+        figures.failedBackupTunnelBackMs = await waitFor(() => tunnelWorks(lab.main, T.name, T.backupHost), 30_000);
+        expect(figures.failedBackupTunnelBackMs).toBeGreaterThanOrEqual(0);
+    });
+
+    it("(d) narrowing allowedSources without a new key: the session from a source no longer allowed ends, and cannot come back", async () => {
+        const a = await applyTunnel(T, lab);
+        // The leaked key itself, used from the operator's address (not the backup's NAT address).
+        attacker = new Attacker(lab, a.key.privateKey);
+        await attacker.established(lab);
+        const nat = lab.router.wanAddress;
+        const ended = await timedKill("narrowing", () => accountUpdate(a.key.publicKey, { keepPreviousKey: true, allowedSources: [nat] }));
+        expect(ended).toBeGreaterThanOrEqual(0);
+        expect(keyRefused(lab, USER, a.key.privateKey)).toBe(true);
+        figures.narrowingTunnelBackMs = await waitFor(() => tunnelWorks(lab.main, T.name, T.backupHost), 30_000);
+        expect(figures.narrowingTunnelBackMs).toBeGreaterThanOrEqual(0);
+    });
+
+    it("the finalizer's attribution is sshd's anchored record: an invalid user name that spells the current key's record in syslog does not save an old-key session", async () => {
+        // syslog's auth.log, as rsyslog writes it (RFC 3339 timestamp, host, sshd[PID]: message).
+        await sh(lab.main, "rm -f /var/log/auth.log; setsid bash -c 'exec journalctl -b -f -n 0 -o short-iso >>/var/log/auth.log' </dev/null >/dev/null 2>&1 & sleep 1");
+        const a = await applyTunnel(T, lab);
+        const d = generateTunnelKey();
+        // The rotation's overlap; the backup is back with the old key, then the attacker logs in with it too.
+        await accountUpdate(d.publicKey, { keepPreviousKey: true });
+        expect(await waitFor(() => tunnelWorks(lab.main, T.name, T.backupHost), 30_000)).toBeGreaterThanOrEqual(0);
+        attacker = new Attacker(lab, a.key.privateKey);
+        await attacker.established(lab);
+        const child = (await sh(lab.main, `pgrep -n -u ${USER}`)).trim();
+        const monitor = (await sh(lab.main, `ps -o ppid= -p ${child}`)).trim();
+        // From another connection: a user name that reads as the current key's record for the attacker's monitor.
+        const bait = `sshd[${monitor}]Accepted publickey for  ${d.fingerprint}`;
+        await sh(T.backupHost, `ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -l ${c.shQuote(bait)} main true`, { allowFail: true });
+        expect(await waitFor(async () => (await sh(lab.main, "cat /var/log/auth.log")).includes(`Invalid user ${bait}`), 5000, 200)).toBeGreaterThanOrEqual(0);
+        // The backup switches to the new key; then the finalizer runs (the end of that pulumi up).
+        await runScript(T.backupHost, c.renderKeyInstallScript({ name: T.name }), { lab, stdin: d.privateKey });
+        const ended = await timedKill("finalizerInjection", () =>
+            runScript(lab.main, c.renderAccountFinalizeScript({ user: USER, listenPorts: [T.port], publicKey: d.publicKey, description: `backup ${T.name}` }), { lab }),
+        );
+        expect(ended).toBeGreaterThanOrEqual(0);
+        expect(await tunnelWorks(lab.main, T.name, T.backupHost)).toBe(true);
+        expect((await sh(lab.main, `grep -c -v '^#' ${c.authorizedKeysPath(USER)}`)).trim()).toBe("1");
+    });
+});
