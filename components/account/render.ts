@@ -224,9 +224,10 @@ fi`,
  * boot (`-b`, `_BOOT_ID`), a time window around the monitor's start, and the whole
  * message anchored at both ends. Text a client chooses (an invalid user name, a
  * failed attempt's key) is in another process's record or another message and can
- * never satisfy it. Without a journal record, syslog's `/var/log/auth.log` is read
- * with the same anchors (RFC 3339 timestamp, `sshd[PID]:` prefix). A session whose
- * key cannot be determined that way is treated as not kept.
+ * never satisfy it. Syslog's text files are not read: any local user can write a
+ * line "sshd[PID]: Accepted publickey ..." there (`logger -t 'sshd[PID]'`), while
+ * the journal's `_PID` and `_UID` come from the kernel. A session whose key cannot
+ * be determined this way (no journal record) is treated as not kept.
  */
 export const SESSION_FUNCTIONS = String.raw`rst_boot_id=$(tr -d '-' </proc/sys/kernel/random/boot_id)
 rst_btime=$(awk '$1 == "btime" { print $2 }' /proc/stat)
@@ -262,7 +263,7 @@ rst_session_monitor() {
 # "Accepted publickey" record the monitor logged for USER in this boot and window.
 # Two different keys, or none, print nothing.
 rst_accepted_fp() {
-    local user="$1" mon="$2" lo="$3" hi="$4" fps line ts
+    local user="$1" mon="$2" lo="$3" hi="$4" fps
     fps=$(journalctl -q --no-pager -b -o json _PID="$mon" --since "@$((lo / 1000000))" 2>/dev/null |
         awk -v pid="$mon" -v boot="$rst_boot_id" -v user="$user" -v lo="$lo" -v hi="$hi" '
             # A JSON string field of a safe charset; escaped or binary values never match.
@@ -284,16 +285,6 @@ rst_accepted_fp() {
                 n = split(msg, w, " ")
                 print w[n]
             }' | sort -u)
-    if [ -z "$fps" ] && [ -r /var/log/auth.log ]; then
-        # No journal record: the same message in syslog's file, anchored on the line's
-        # RFC 3339 timestamp, any host name, the monitor's own "sshd[PID]:" prefix and
-        # the exact message layout; the timestamp bounds it to this boot and window.
-        fps=$(grep -E "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+([+-][0-9]{2}:?[0-9]{2}|Z) [^ ]+ (sshd|sshd-session)\[$mon\]: Accepted publickey for $user from [0-9A-Fa-f.:]+ port [0-9]+ ssh2: [A-Z0-9-]+ SHA256:[A-Za-z0-9+/]+$" /var/log/auth.log 2>/dev/null |
-            while read -r line; do
-                ts=$(date -d "${"$"}{line%% *}" +%s%6N 2>/dev/null) || continue
-                if [ "$ts" -ge "$lo" ] && [ "$ts" -le "$hi" ]; then printf '%s\n' "${"$"}{line##* }"; fi
-            done | sort -u)
-    fi
     if [ "$(printf '%s' "$fps" | grep -c .)" = 1 ]; then printf '%s\n' "$fps"; fi
 }
 # rst_session_fp USER PID: the key sshd accepted for the session whose account

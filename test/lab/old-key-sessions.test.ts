@@ -51,10 +51,13 @@ class Attacker {
         expect(ms, "the attacker's session is up").toBeGreaterThanOrEqual(0);
     }
 
-    /** Milliseconds from `t0` until the session ended, or -1 when it is still up after `ms`. */
-    async endedWithin(t0: number, ms: number): Promise<number> {
+    /**
+     * Milliseconds from `t0` until the session ended (negative: it ended before `t0`,
+     * during the apply), or null when it is still up `ms` after `t0`.
+     */
+    async endedWithin(t0: number, ms: number): Promise<number | null> {
         await waitFor(async () => this.exitedAt !== undefined, Math.max(0, t0 + ms - Date.now()), 50);
-        return this.exitedAt === undefined ? -1 : this.exitedAt - t0;
+        return this.exitedAt === undefined ? null : this.exitedAt - t0;
     }
 
     stop(): void {
@@ -89,8 +92,8 @@ describe.sequential("issue 18.4: a key change ends the old key's live sessions o
         const t1 = Date.now();
         const ended = await attacker!.endedWithin(t1, 5000);
         figures[`${label}ApplyMs`] = t1 - t0;
-        figures[`${label}SessionEndedAfterApplyMs`] = ended;
-        figures[`${label}SessionEndedAfterApplyStartMs`] = ended < 0 ? -1 : ended + (t1 - t0);
+        // Negative: the session was gone before the apply returned.
+        if (ended !== null) figures[`${label}SessionEndedAfterApplyMs`] = ended;
         return ended;
     };
 
@@ -103,7 +106,7 @@ describe.sequential("issue 18.4: a key change ends the old key's live sessions o
         await destroyTunnel(T, {}, lab).catch(() => undefined);
     });
     afterAll(async () => {
-        await sh(lab.main, "pkill -f 'journalctl -b -f -n 0 -o short-iso' ; rm -f /var/log/auth.log; true", { allowFail: true });
+        await sh(lab.main, "rm -f /var/log/auth.log", { allowFail: true });
         writeReport("old-key-sessions.json", figures);
     });
 
@@ -114,7 +117,7 @@ describe.sequential("issue 18.4: a key change ends the old key's live sessions o
         const d = generateTunnelKey();
         // No overlap for a compromised backup; nothing runs on the backup before the check.
         const ended = await timedKill("compromised", () => accountUpdate(d.publicKey, {}));
-        expect(ended).toBeGreaterThanOrEqual(0);
+        expect(ended, "the old key's session is gone within 5 s of the apply").not.toBeNull();
         expect(figures.compromisedApplyMs).toBeLessThan(15_000);
         expect(keyRefused(lab, USER, a.key.privateKey)).toBe(true);
         // The backup, once reachable, gets the new key (the rest of that pulumi up): its tunnel is back.
@@ -130,7 +133,7 @@ describe.sequential("issue 18.4: a key change ends the old key's live sessions o
         // The main half's update: the new key, the old one kept for the overlap. Nothing else runs.
         const d = generateTunnelKey();
         const ended = await timedKill("mainHalf", () => accountUpdate(d.publicKey, { keepPreviousKey: true }));
-        expect(ended).toBeGreaterThanOrEqual(0);
+        expect(ended, "the old key's session is gone within 5 s of the apply").not.toBeNull();
         // The real backup (its half not applied yet) logs in again with the overlapping key.
         figures.mainHalfTunnelBackMs = await waitFor(() => tunnelWorks(lab.main, T.name, T.backupHost), 30_000);
         expect(figures.mainHalfTunnelBackMs).toBeGreaterThanOrEqual(0);
@@ -150,7 +153,7 @@ describe.sequential("issue 18.4: a key change ends the old key's live sessions o
             const r = await runScript(T.backupHost, injected, { lab, stdin: d.privateKey, allowFail: true });
             expect(r.code).not.toBe(0);
         });
-        expect(ended).toBeGreaterThanOrEqual(0);
+        expect(ended, "the old key's session is gone within 5 s of the apply").not.toBeNull();
         figures.failedBackupTunnelBackMs = await waitFor(() => tunnelWorks(lab.main, T.name, T.backupHost), 30_000);
         expect(figures.failedBackupTunnelBackMs).toBeGreaterThanOrEqual(0);
     });
@@ -162,15 +165,13 @@ describe.sequential("issue 18.4: a key change ends the old key's live sessions o
         await attacker.established(lab);
         const nat = lab.router.wanAddress;
         const ended = await timedKill("narrowing", () => accountUpdate(a.key.publicKey, { keepPreviousKey: true, allowedSources: [nat] }));
-        expect(ended).toBeGreaterThanOrEqual(0);
+        expect(ended, "the old key's session is gone within 5 s of the apply").not.toBeNull();
         expect(keyRefused(lab, USER, a.key.privateKey)).toBe(true);
         figures.narrowingTunnelBackMs = await waitFor(() => tunnelWorks(lab.main, T.name, T.backupHost), 30_000);
         expect(figures.narrowingTunnelBackMs).toBeGreaterThanOrEqual(0);
     });
 
-    it("the finalizer's attribution is sshd's anchored record: an invalid user name that spells the current key's record in syslog does not save an old-key session", async () => {
-        // syslog's auth.log, as rsyslog writes it (RFC 3339 timestamp, host, sshd[PID]: message).
-        await sh(lab.main, "rm -f /var/log/auth.log; setsid bash -c 'exec journalctl -b -f -n 0 -o short-iso >>/var/log/auth.log' </dev/null >/dev/null 2>&1 & sleep 1");
+    it("the finalizer's attribution is sshd's own journal record: a forged syslog line naming the current key does not save an old-key session", async () => {
         const a = await applyTunnel(T, lab);
         const d = generateTunnelKey();
         // The rotation's overlap; the backup is back with the old key, then the attacker logs in with it too.
@@ -180,16 +181,19 @@ describe.sequential("issue 18.4: a key change ends the old key's live sessions o
         await attacker.established(lab);
         const child = (await sh(lab.main, `pgrep -n -u ${USER}`)).trim();
         const monitor = (await sh(lab.main, `ps -o ppid= -p ${child}`)).trim();
-        // From another connection: a user name that reads as the current key's record for the attacker's monitor.
-        const bait = `sshd[${monitor}]Accepted publickey for  ${d.fingerprint}`;
-        await sh(T.backupHost, `ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -l ${c.shQuote(bait)} main true`, { allowFail: true });
-        expect(await waitFor(async () => (await sh(lab.main, "cat /var/log/auth.log")).includes(`Invalid user ${bait}`), 5000, 200)).toBeGreaterThanOrEqual(0);
+        // Any local user can send syslog a message tagged "sshd[PID]" (logger -t). The lab
+        // runs no rsyslog; the line appended is what rsyslog's default template writes
+        // for that message into /var/log/auth.log. sshd itself cuts a client's user name
+        // at ':' (user:style), so an invalid user name cannot spell "SHA256:...".
+        const forged = `Accepted publickey for ${USER} from ${lab.router.wanAddress} port 40000 ssh2: ED25519 ${d.fingerprint}`;
+        await sh(lab.main, `runuser -u nobody -- logger -p auth.info -t ${c.shQuote(`sshd[${monitor}]`)} ${c.shQuote(forged)}
+            printf '%s main sshd[%s]: %s\n' "$(date --iso-8601=ns | sed 's/,/./')" ${monitor} ${c.shQuote(forged)} >>/var/log/auth.log`);
         // The backup switches to the new key; then the finalizer runs (the end of that pulumi up).
         await runScript(T.backupHost, c.renderKeyInstallScript({ name: T.name }), { lab, stdin: d.privateKey });
-        const ended = await timedKill("finalizerInjection", () =>
+        const ended = await timedKill("finalizerForgedSyslog", () =>
             runScript(lab.main, c.renderAccountFinalizeScript({ user: USER, listenPorts: [T.port], publicKey: d.publicKey, description: `backup ${T.name}` }), { lab }),
         );
-        expect(ended).toBeGreaterThanOrEqual(0);
+        expect(ended, "the old key's session is gone within 5 s of the finalizer").not.toBeNull();
         expect(await tunnelWorks(lab.main, T.name, T.backupHost)).toBe(true);
         expect((await sh(lab.main, `grep -c -v '^#' ${c.authorizedKeysPath(USER)}`)).trim()).toBe("1");
     });
