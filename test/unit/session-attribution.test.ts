@@ -51,7 +51,7 @@ describe("session attribution: sshd's own anchored record", () => {
     });
 
     it("ignores records of another PID, another boot, a non-root sender, another program, or outside the window", () => {
-        for (const over of [{ _PID: "78" }, { _BOOT_ID: "0123456789abcdef0123456789abcdef" }, { _UID: "65534" }, { SYSLOG_IDENTIFIER: "logger" }, { __REALTIME_TIMESTAMP: "1796327849999999" }, { __REALTIME_TIMESTAMP: "1796327869000001" }]) {
+        for (const over of <Rec[]>[{ _PID: "78" }, { _BOOT_ID: "0123456789abcdef0123456789abcdef" }, { _UID: "65534" }, { SYSLOG_IDENTIFIER: "logger" }, { __REALTIME_TIMESTAMP: "1796327849999999" }, { __REALTIME_TIMESTAMP: "1796327869000001" }]) {
             expect(attribute([json(accepted(FP_D, over))]), JSON.stringify(over)).toBe("");
         }
     });
