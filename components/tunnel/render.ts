@@ -48,15 +48,57 @@ export function renderMainClientConfig(args: MainClientConfigArgs): string {
     ].join("\n");
 }
 
-/** Script that installs the block for every user of main (a drop-in of the client config). */
+/**
+ * The `ssh -G` keywords that carry the pins of main's `Host backup-<name>` block: where
+ * the connection goes and how the backup's host key is checked. ssh takes the first
+ * value it reads for each, so an earlier `Host *` (in root's ~/.ssh/config, or an
+ * ssh_config.d file sorting before ours) can override them silently.
+ */
+export const CLIENT_PIN_KEYWORDS = ["hostname", "port", "hostkeyalias", "userknownhostsfile", "globalknownhostsfile", "knownhostscommand", "stricthostkeychecking", "proxycommand", "proxyjump"] as const;
+
+/**
+ * Script that installs the block for every user of main (a drop-in of the client
+ * config), then asks ssh itself whether root's `ssh backup-<name>` keeps the pins:
+ * `ssh -G` on our file alone gives the intended values, `ssh -G` with the real
+ * configuration the effective ones; any pinned keyword that differs is reported as a
+ * warning with the config blocks ssh applied before ours (file:line, from `ssh -vvv -G`).
+ */
 export function renderClientConfigInstallScript(args: MainClientConfigArgs): string {
     const path = clientConfigPath(args.name);
     return renderScript(
-        `rst_path=${shQuote(path)}`,
+        `rst_path=${shQuote(path)}
+rst_alias=${shQuote(`backup-${args.name}`)}
+rst_pin_keywords=${shQuote(CLIENT_PIN_KEYWORDS.join(" "))}`,
         String.raw`rst_install_dir /etc/ssh/ssh_config.d 755 root root`,
         heredoc(`rst_install_file "$rst_path" 644 root root`, renderMainClientConfig(args)),
         String.raw`if ! grep -qiE '^[[:space:]]*Include[[:space:]]+(/etc/ssh/)?ssh_config\.d/\*\.conf' /etc/ssh/ssh_config 2>/dev/null; then
     rst_note "warning: /etc/ssh/ssh_config does not include ssh_config.d/*.conf; paste the block into ~/.ssh/config instead"
+fi
+# rst_pins [SSH OPTION...]: "keyword value" for each pinned keyword as ssh -G resolves
+# the alias (ssh reads root's ~/.ssh/config from the password database, not $HOME).
+rst_pins() {
+    local out
+    out=$(ssh -G "$@" -- "$rst_alias" </dev/null 2>/dev/null) || return 1
+    printf '%s\n' "$out" | awk -v keys="$rst_pin_keywords" '
+        BEGIN { n = split(keys, k, " "); for (i = 1; i <= n; i++) v[k[i]] = "none" }
+        ($1 in v) { key = $1; sub(/^[^ ]+ /, ""); v[key] = $0 }
+        END { for (i = 1; i <= n; i++) print k[i], v[k[i]] }'
+}
+if command -v ssh >/dev/null 2>&1; then
+    rst_want=$(rst_pins -F "$rst_path") || rst_fail "ssh -G -F $rst_path $rst_alias failed: the installed block does not parse"
+    rst_have=$(rst_pins) || rst_have=""
+    if [ "$rst_have" != "$rst_want" ]; then
+        rst_lost=$(printf '%s\n' "$rst_have" | awk 'NR == FNR { w[$1] = substr($0, length($1) + 2); next }
+            ($1 in w) && substr($0, length($1) + 2) != w[$1] { printf "%s%s is %s (pinned: %s)", sep, $1, substr($0, length($1) + 2), w[$1]; sep = "; " }' <(printf '%s\n' "$rst_want") -)
+        # What ssh applied before our block, as it reports it: Host/Match blocks with
+        # file:line, and every file it read (options before a file's first Host line apply too).
+        rst_before=$(ssh -vvv -G -- "$rst_alias" </dev/null 2>&1 >/dev/null | awk -v ours="$rst_path" '
+            done { next }
+            /Reading configuration data / { f = $NF; if (f == ours) { done = 1; next } read = read sep0 f; sep0 = ", "; next }
+            / line [0-9]+: Applying options for / { sub(/^debug[0-9]: /, ""); if (index($0, ours " line ") == 1) { done = 1; next } blocks = blocks sep1 $0; sep1 = "; " }
+            END { printf "%s", (blocks != "" ? blocks : "no Host or Match block") "; files read before it: " read }' || true)
+        rst_note "warning: as root, 'ssh $rst_alias' does not keep the pins of $rst_path: ${"$"}{rst_lost:-ssh -G failed}. Set before it by: $rst_before. Remove or narrow that setting (e.g. Host * -> Host !backup-* *), or the backup's host key is not checked as pinned"
+    fi
 fi`,
     );
 }
