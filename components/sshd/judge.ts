@@ -33,7 +33,9 @@ export const OUTSIDE_HOST = "rst-probe.invalid";
  * a criterion is never missed, whatever sshd's tokeniser did with quotes or `=`.
  * Each address or network named gives its first and last address and the addresses
  * just outside it, so every region that the named networks cut the address space
- * into has a probe (CIDR lists are unions of intervals).
+ * into has a probe source (CIDR lists are unions of intervals). Connections arrive
+ * only where sshd listens, so `LocalAddress`/`LocalPort` are probed on those
+ * listeners (every one of them), not on the values the Match lines name.
  */
 const AWK_PROBES = String.raw`
 function ip4(s,   a, i, v) {
@@ -140,13 +142,12 @@ function word(w,   lw, crit) {
     if (cur == "host") addname(w)
     if (cur == "rdomain") addrdom(w)
     if (net4(w) || net6(w)) return
-    if (w ~ /^[0-9.]*[*?][0-9.*?]*$/ && w ~ /[.]/) { wild4(w); return }
-    if (w ~ /^[0-9]+$/ && w + 0 >= 1 && w + 0 <= 65535) { if (!(w in port)) { port[w] = 1; ports[++nports] = w } }
+    if (w ~ /^[0-9.]*[*?][0-9.*?]*$/ && w ~ /[.]/) wild4(w)
 }
 BEGIN { mode = "" }
 $0 == "@texts" { mode = "t"; next }
 $0 == "@cut" { cut = 1; next }
-$1 == "@listen" { if (!(($2 " " $3) in lp)) { lp[$2 " " $3] = 1; lpair[++nl] = $2 " " $3; la[$2] = 1; lpt[$3] = 1; if (index($2, ":")) v6 = 1 }; next }
+$1 == "@listen" { if (!(($2 " " $3) in lp)) { lp[$2 " " $3] = 1; lpair[++nl] = $2 " " $3; if (index($2, ":")) v6 = 1 }; next }
 $1 == "@usedns" { usedns = ($2 == "yes"); next }
 mode == "t" {
     cur = ""; vals = 0
@@ -155,7 +156,7 @@ mode == "t" {
 }
 END {
     if (cut) { print "@uncertain a Match line is longer than a line of sshd'"'"'s log (1 KiB), so its criteria cannot be read whole; split it"; exit }
-    if (nl == 0) { lpair[++nl] = "0.0.0.0 22"; la["0.0.0.0"] = 1; lpt["22"] = 1 }
+    if (nl == 0) lpair[++nl] = "0.0.0.0 22"
     ns = 0
     if (src) {
         split("${PROBE_SOURCES.join(" ")}", fx, " "); for (i in fx) s[fx[i]] = 1
@@ -165,10 +166,7 @@ END {
     } else srcs[++ns] = "${PROBE_SOURCES[0]}"
     nls = 0
     if (lst) {
-        for (i = 1; i <= nl; i++) { l[lpair[i]] = 1 }
-        for (i = 1; i <= naddrs; i++) for (p in lpt) l[addrs[i] " " p] = 1
-        for (a in la) for (i = 1; i <= nports; i++) l[a " " ports[i]] = 1
-        for (x in l) lsts[++nls] = x
+        for (i = 1; i <= nl; i++) lsts[++nls] = lpair[i]
     } else lsts[++nls] = lpair[1]
     nh = 1
     if (src && usedns) nh += nnames + 1

@@ -97,7 +97,8 @@ function keywordLine(r: Rand, kw: string, value: string): string {
     return `${indent}${k}${sep}${v}${comment}`;
 }
 
-interface Criteria {
+/** What a case's Match lines name (the generator records it as it writes them). */
+export interface Criteria {
     text: string;
     addrs: string[];
     wild: string[];
@@ -237,7 +238,7 @@ export function generateCase(seed: number, i: number): DiffCase {
         files[`sshd_config.d/${name}`] = text(lines, chance(r, 0.1));
     }
     const account = chance(r, 0.5) ? "present" : "absent";
-    return { files, placed: place(files, hasInclude), account, probes: probes(r, c, usedns, ports, listen) };
+    return { files, placed: placedFor(files, hasInclude), account, probes: probesFor(c, usedns, ports, listen) };
 }
 
 /**
@@ -245,7 +246,7 @@ export function generateCase(seed: number, i: number): DiffCase {
  * drop-in directory before any Match of sshd_config (the generator knows: it put the
  * Include first), else a managed block before sshd_config's first Match line.
  */
-function place(files: Record<string, string>, hasInclude: boolean): Record<string, string> {
+export function placedFor(files: Record<string, string>, hasInclude: boolean): Record<string, string> {
     const block = renderMatchBlock({ user: CASE_USER, listenPorts: [CASE_PORT] });
     const lines = files["sshd_config"].split(/\n/);
     const firstMatch = lines.findIndex((l) => /^\s*"?match"?[\s=]/i.test(l));
@@ -309,7 +310,8 @@ function wildMembers(w: string): string[] {
     return [w.replace(/\*/g, "5").replace(/\?/g, "5"), w.replace(/\*/g, "0.1").replace(/\?/g, "9"), w.replace(/\*/g, "200").replace(/\?/g, "0")].filter((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a));
 }
 
-function probes(r: Rand, c: Criteria, usedns: boolean, ports: number[], listen: string[]): string[] {
+/** Probe connections for what a case names, on the sandbox's loopback-only listeners. */
+export function probesFor(c: Criteria, usedns: boolean, ports: number[], listen: string[]): string[] {
     const srcSet = new Set<string>(["203.0.113.1", "::1"]);
     const bySource = c.addrs.length + c.wild.length + c.hosts.length > 0;
     if (bySource) {
@@ -338,6 +340,5 @@ function probes(r: Rand, c: Criteria, usedns: boolean, ports: number[], listen: 
     const sources = bySource ? [...srcSet] : ["203.0.113.1"];
     const out: string[] = [];
     for (const a of sources) for (const h of hostNames(a)) for (const [la, lp] of listeners) out.push(`user=${CASE_USER},host=${h},addr=${a},laddr=${la},lport=${lp}`);
-    void r;
     return out;
 }

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expectedEffectiveSettings, renderSshdApplyScript } from "../../components/sshd/render";
-import { CASE_PORT, CASE_USER, generateCase } from "./generator";
+import { CASE_PORT, CASE_USER, DiffCase, generateCase } from "./generator";
 
 /** Outcome of one case. */
 export interface CaseResult {
@@ -48,17 +48,21 @@ export interface DiffSummary {
 
 const here = __dirname;
 
-/** Runs `count` cases of `seed` (ids from `first`) against the sshd of `root` ("/" = this machine's). */
-export async function runDifferential(opts: { root: string; seed: number; count: number; first?: number; workers?: number; keep?: boolean; ids?: number[] }): Promise<DiffSummary> {
+/**
+ * Runs `count` generated cases of `seed` (ids from `first`), or the given `cases`, against
+ * the sshd of the Debian root `root` ("/" = this machine's own).
+ */
+export async function runDifferential(opts: { root: string; seed: number; count: number; first?: number; workers?: number; keep?: boolean; cases?: DiffCase[]; applyScript?: string }): Promise<DiffSummary> {
     const started = Date.now();
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "rst-diff-"));
     fs.chmodSync(work, 0o700);
-    fs.writeFileSync(path.join(work, "apply.sh"), renderSshdApplyScript({ user: CASE_USER, listenPorts: [CASE_PORT] }));
+    // applyScript: another rendering of the apply (e.g. an older release's), judged the same way.
+    fs.writeFileSync(path.join(work, "apply.sh"), opts.applyScript ?? renderSshdApplyScript({ user: CASE_USER, listenPorts: [CASE_PORT] }));
     fs.writeFileSync(path.join(work, "want"), expectedEffectiveSettings({ user: CASE_USER, listenPorts: [CASE_PORT] }).map(([k, v]) => `${k} ${v}`).join("\n") + "\n");
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "rst-diff", "-f", path.join(work, "hostkey")]);
-    const ids = opts.ids ?? Array.from({ length: opts.count }, (_, i) => (opts.first ?? 0) + i);
+    const ids = opts.cases ? opts.cases.map((_, i) => i) : Array.from({ length: opts.count }, (_, i) => (opts.first ?? 0) + i);
     for (const id of ids) {
-        const c = generateCase(opts.seed, id);
+        const c = opts.cases ? opts.cases[id] : generateCase(opts.seed, id);
         const dir = path.join(work, "cases", String(id));
         for (const [tree, files] of [["etc", c.files], ["placed", c.placed]] as const) {
             for (const [rel, content] of Object.entries(files)) {
