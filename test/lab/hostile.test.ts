@@ -180,9 +180,45 @@ describe.sequential("hostile sshd configurations on main", () => {
         expect((await sh(lab.main, "stat -c '%U %a' /run/reverse-ssh-tunnel")).trim()).toBe("root 700");
     });
 
+    // Issue 18: configurations the old parser read differently from sshd, each of which it
+    // accepted while sshd gave the tunnel account forwarding (test/diff/regressions.ts has
+    // them all on both sshd versions; here on a real main, with sshd reloaded on them).
+    const OLD_PARSER_MISREAD: ReadonlyArray<[string, string, string]> = [
+        ["a trailing comment on a Match line", "00-aaf-hostile.conf", `Match Address 10.231.0.0/16 # for user backup\\n${PERMISSIVE}`],
+        ["a LocalPort block on a second port sshd listens on", "00-aag-hostile.conf", `Match LocalPort 2022 # for user backup\\n${PERMISSIVE}`],
+        ["CRLF line endings", "00-aah-hostile.conf", `Match Address 10.231.0.0/16 User tunnel-*\\r\\n${PERMISSIVE.replace(/\\n/g, "\\r\\n")}`],
+        ["a quoted keyword and the alias ChallengeResponseAuthentication", "00-aai-hostile.conf", `"Match" Address 10.231.0.0/16\\n    "AllowTcpForwarding" yes\\n    ChallengeResponseAuthentication yes\\n`],
+    ];
+    it("issue 18: each configuration the old parser misread is refused before any change, as sshd itself reads it", async () => {
+        await sh(lab.main, "printf 'Port 22\\nPort 2022\\n' > /etc/ssh/sshd_config.d/01-hostile-ports.conf && sshd -t && systemctl reload ssh");
+        try {
+            for (const [name, dropin, text] of OLD_PARSER_MISREAD) {
+                const r = await applyWith(dropin, text);
+                expect(r.err, name).toMatch(/conflict with the tunnel policy/);
+                expect(r.err, name).toContain(`/etc/ssh/sshd_config.d/${dropin}:1: `);
+                expect(r.err, name).toMatch(/previous files were restored and sshd was not reloaded/);
+                expect(snapshotDiff(r.before, await etcSnapshot(lab.main)), name).toEqual([]);
+                await sh(lab.main, `rm -f /etc/ssh/sshd_config.d/${dropin} && systemctl reload ssh`);
+            }
+            await sshdHealthy();
+        } finally {
+            await sh(lab.main, "rm -f /etc/ssh/sshd_config.d/01-hostile-ports.conf && systemctl reload ssh");
+        }
+    });
+
+    it("issue 18: a commented `Match Address` covering the attacker in sshd_config (no Include): the policy goes first, and the leaked key wins nothing", async () => {
+        await sh(lab.main, `sed -i '/^Include/d' /etc/ssh/sshd_config && printf 'Match Address 10.231.0.0/16 # for user backup\\n${PERMISSIVE}' >> /etc/ssh/sshd_config && sshd -t && systemctl reload ssh`);
+        const applied = await applyTunnel(T, lab);
+        expect(await tunnelWorks(lab.main, "hostile", "backup1")).toBe(true);
+        await sh("backup1", "systemctl stop reverse-ssh-tunnel-hostile");
+        const results = await runAttackMatrix({ lab, user: "tunnel-hostile", privateKey: applied.key.privateKey, ownPort: T.port, otherPort: 2299 });
+        expect(results.find((x) => x.id === "intended-remote-forward")?.succeeded).toBe(true);
+        expect(results.filter((x) => x.succeeded && x.id !== "intended-remote-forward").map((x) => x.id)).toEqual([]);
+    });
+
     for (const [step, anchor] of [
         ["after writing the drop-in, before sshd -t", "\nrst_validate_syntax\n"],
-        ["during the effective-settings check", "\nrst_pairs=$(rst_listen_pairs)\n"],
+        ["during sshd's judgement of the written files", '\nrst_judge "$rst_user" '],
         ["just before sshd takes the files", '\n    rst_reload_sshd\n    rst_commit\n    rst_note "sshd policy for $rst_user installed'],
     ] as const) {
         it(`finding Medium/interrupted: an apply killed by SIGTERM ${step} leaves /etc/ssh as it was; after SIGKILL there the next run reloads sshd`, async () => {
