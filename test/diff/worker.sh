@@ -42,25 +42,41 @@ account() {
 snapshot() {
     (cd /etc/ssh && find . -type f ! -name 'ssh_host_*' -exec md5sum {} + | sort)
 }
+# judge PROBES: one 'sshd -T -C' per probe into a scratch dir, then one awk pass that
+# prints "dev SPEC KEY have=... want=..." for every value other than the policy's.
 judge() {
-    local spec out
+    local spec n=0 out=/run/judge
+    rm -rf "$out"
+    mkdir -p "$out"
     while IFS= read -r spec; do
         [ -n "$spec" ] || continue
-        if ! out=$(/usr/sbin/sshd -T -C "$spec" 2>&1); then
-            echo "dev $spec error $(printf '%s' "$out" | tail -n 1)"
-            continue
-        fi
-        printf '%s\n' "$out" | awk -v spec="$spec" '
-            function sorted(s,   n, a, i, j, t, r) {
-                n = split(s, a, " ")
-                for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-                r = ""; for (i = 1; i <= n; i++) r = r (i > 1 ? " " : "") a[i]
-                return r
-            }
-            FILENAME != "-" { k = $1; sub(/^[^ ]+ /, ""); w[k] = $0; next }
-            { k = $1; sub(/^[^ ]+ ?/, ""); if (k in h) h[k] = h[k] " " $0; else h[k] = $0 }
-            END { for (k in w) { v = (k in h) ? sorted(h[k]) : "<unset>"; if (v != w[k]) print "dev " spec " " k " have=" v " want=" w[k] } }' "$dir/want" -
+        n=$((n + 1))
+        printf '%s\n' "$spec" >"$out/$n.spec"
+        /usr/sbin/sshd -T -C "$spec" >"$out/$n.out" 2>&1
+        echo $? >"$out/$n.rc"
     done <"$1"
+    awk -v dir="$out" -v n="$n" -v want="$dir/want" '
+        function sorted(s,   k, a, i, j, t, r) {
+            k = split(s, a, " ")
+            for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+            r = ""; for (i = 1; i <= k; i++) r = r (i > 1 ? " " : "") a[i]
+            return r
+        }
+        BEGIN {
+            while ((getline line < want) > 0) { split(line, f, " "); k = f[1]; sub(/^[^ ]+ /, "", line); w[k] = line }
+            for (i = 1; i <= n; i++) {
+                getline spec < (dir "/" i ".spec"); close(dir "/" i ".spec")
+                getline rc < (dir "/" i ".rc"); close(dir "/" i ".rc")
+                split("", h); last = ""
+                while ((getline line < (dir "/" i ".out")) > 0) {
+                    last = line; split(line, f, " "); k = f[1]; sub(/^[^ ]+ ?/, "", line)
+                    if (k in h) h[k] = h[k] " " line; else h[k] = line
+                }
+                close(dir "/" i ".out")
+                if (rc != 0) { print "dev " spec " error " last; continue }
+                for (k in w) { v = (k in h) ? sorted(h[k]) : "<unset>"; if (v != w[k]) print "dev " spec " " k " have=" v " want=" w[k] }
+            }
+        }'
 }
 
 while IFS= read -r id; do

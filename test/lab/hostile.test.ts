@@ -125,9 +125,17 @@ describe.sequential("hostile sshd configurations on main", () => {
         await refusedBeforeAnyChange(r, "00-aac-hostile.conf", 1);
     });
 
-    it("finding High/earlier Match: `Match Host` is refused; `Match User <another user>` is harmless and every leaked-key attack stays refused", async () => {
-        const r = await applyWith("00-aad-hostile.conf", `Match Host *.example.org\\n${PERMISSIVE}`);
-        await refusedBeforeAnyChange(r, "00-aad-hostile.conf", 1);
+    it("finding High/earlier Match: `Match Host` is refused where sshd looks names up; `Match User <another user>` is harmless and every leaked-key attack stays refused", async () => {
+        // UseDNS no (Debian's default): sshd matches Host patterns against the client's
+        // address, which *.example.org never matches: sshd's own verdict accepts it.
+        await sh(lab.main, `printf 'Match Host *.example.org\\n${PERMISSIVE}' > /etc/ssh/sshd_config.d/00-aad-hostile.conf && sshd -t && systemctl reload ssh`);
+        await applyTunnel(T, lab);
+        expect(await tunnelWorks(lab.main, "hostile", "backup1")).toBe(true);
+        await destroyTunnel(T, {}, lab);
+        // UseDNS yes: a client whose reverse name ends in .example.org gets the block.
+        const r = await applyWith("00-aad-hostile.conf", `UseDNS yes\\nMatch Host *.example.org\\n${PERMISSIVE}`);
+        await refusedBeforeAnyChange(r, "00-aad-hostile.conf", 2);
+        expect(r.err).toMatch(/\(host rst-probe\.example\.org\)/);
         await sh(lab.main, "rm -f /etc/ssh/sshd_config.d/00-aad-hostile.conf");
         await sh(lab.main, `printf 'Match User admin,root\\n${PERMISSIVE}' > /etc/ssh/sshd_config.d/00-aae-hostile.conf && sshd -t && systemctl reload ssh`);
         const applied = await applyTunnel(T, lab);
