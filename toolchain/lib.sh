@@ -49,8 +49,20 @@ rst_toolchain_key() {
 # pulumi-language-nodejs is the project's shim in front of pulumi-language-nodejs-upstream
 # (installed as libexec/pulumi-language-nodejs); rst-gen-go-sdk writes Go SDKs from schemas.
 rst_toolchain_binaries() {
-	printf '%s\n' pulumi pulumi-language-nodejs-upstream pulumi-language-nodejs pulumi-language-yaml \
-		pulumi-resource-command pulumi-resource-tls rst-gen-go-sdk
+	rst_toolchain_core_binaries
+	rst_toolchain_extra_binaries
+}
+
+# What `pulumi up` of a TypeScript program needs (the demo, the engine and lab tests).
+rst_toolchain_core_binaries() {
+	printf '%s\n' pulumi pulumi-language-nodejs-upstream pulumi-language-nodejs \
+		pulumi-resource-command pulumi-resource-tls
+}
+
+# Built only when asked (`setup.sh --with NAME` or `--all`): the YAML host for the
+# YAML consumer test, the Go SDK generator for the Go consumer test.
+rst_toolchain_extra_binaries() {
+	printf '%s\n' pulumi-language-yaml rst-gen-go-sdk
 }
 
 # Version a binary reports (from versions.env; load it first).

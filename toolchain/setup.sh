@@ -20,12 +20,32 @@
 #
 # RST_TOOLCHAIN_OFFLINE=1 forces the offline build; RST_TOOLCHAIN_REBUILD=1 (implies
 # it) discards the cached binaries of the current key first.
+#
+# Usage: setup.sh [--with NAME]... [--all]. By default only what a TypeScript program's
+# `pulumi up` needs is built (the CLI, the Node.js host, the two providers); the
+# YAML host and the Go SDK generator are built when a caller names them (`npm test`
+# does) or with --all.
 set -euo pipefail
 
 TC_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 . "$TC_DIR/lib.sh"
 rst_toolchain_load_versions
+
+WANTED_EXTRAS=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--all) mapfile -t WANTED_EXTRAS < <(rst_toolchain_extra_binaries) ;;
+	--with)
+		rst_toolchain_extra_binaries | grep -qxF -- "${2:-}" ||
+			{ echo "toolchain/setup.sh: --with takes one of: $(rst_toolchain_extra_binaries | tr '\n' ' ')(got '${2:-}')" >&2; exit 2; }
+		WANTED_EXTRAS+=("$2")
+		shift
+		;;
+	*) echo "toolchain/setup.sh: unknown argument '$1' (usage: setup.sh [--with NAME]... [--all])" >&2; exit 2 ;;
+	esac
+	shift
+done
 
 SETUP_START="$(date +%s)"
 log() { printf '[toolchain %s +%ss] %s\n' "$(date +%H:%M:%S)" "$(($(date +%s) - SETUP_START))" "$*" >&2; }
@@ -79,7 +99,9 @@ plugin_is_ours() {
 # cli_ok DIR: DIR has a pulumi of the wanted version, the Node.js language host (shim
 # and, in ../libexec, the upstream host behind it) and the Go SDK generator.
 cli_ok() {
-	[ -x "$1/pulumi" ] && [ -x "$1/pulumi-language-nodejs" ] && [ -x "$1/rst-gen-go-sdk" ] &&
+	local extra
+	for extra in "${WANTED_EXTRAS[@]}"; do [ -x "$1/$extra" ] || return 1; done
+	[ -x "$1/pulumi" ] && [ -x "$1/pulumi-language-nodejs" ] &&
 		[ -x "$1/../libexec/pulumi-language-nodejs" ] &&
 		[ "$("$1/pulumi" version 2>/dev/null)" = "v$PULUMI_VERSION" ]
 }
@@ -256,7 +278,7 @@ provide() {
 
 printf '== %s (%s) on %s cores\n' "$KEY" "$(date -u +%FT%TZ)" "$(nproc)" >>"$BUILD_LOG"
 cp "$TC_DIR/versions.env" "$KEY_DIR/versions.env"
-for name in $(rst_toolchain_binaries); do
+for name in $(rst_toolchain_core_binaries) "${WANTED_EXTRAS[@]}"; do
 	dest_name="$name"
 	case "$name" in
 	pulumi-resource-*) dest="$PLUGIN_DIR" ;;

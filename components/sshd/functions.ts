@@ -181,15 +181,43 @@ rst_apply_running() {
     *) return 1 ;;
     esac
 }
-# rst_sshd_up MODE...: the daemon (or its socket) is running after the change.
+# rst_sshd_pid MODE...: the listening daemon's PID (service and pidfile modes).
+rst_sshd_pid() {
+    case "$1" in
+    service) systemctl show -P MainPID "$2" 2>/dev/null ;;
+    pidfile) cat -- "$2" 2>/dev/null ;;
+    esac
+}
+# rst_sshd_listen_count PID: how many TCP sockets PID listens on (empty without ss).
+rst_sshd_listen_count() {
+    command -v ss >/dev/null 2>&1 || return 0
+    ss -Hltnp 2>/dev/null | grep -c "pid=$1," || true
+}
+# rst_sshd_up MODE...: the daemon (or its socket) is running after the change, and
+# a re-executed daemon listens again on as many sockets as before: on SIGHUP sshd
+# closes them and re-executes, so "active" alone would let the apply return while
+# logins are still refused (rst_listen_before is set by rst_reload_sshd).
 rst_sshd_up() {
     sleep 0.3
     case "$1" in
-    service) systemctl is-active --quiet "$2" ;;
-    socket | socket-per-connection) systemctl is-active --quiet "$2" ;;
-    pidfile) [ -s "$2" ] && kill -0 "$(cat -- "$2")" 2>/dev/null ;;
+    service) systemctl is-active --quiet "$2" || return 1 ;;
+    socket | socket-per-connection) systemctl is-active --quiet "$2"; return ;;
+    pidfile) [ -s "$2" ] && kill -0 "$(cat -- "$2")" 2>/dev/null || return 1 ;;
     *) return 1 ;;
     esac
+    local pid n i
+    pid=$(rst_sshd_pid "$@")
+    case "$\{rst_listen_before:-}:$pid" in :* | *: | 0:* | *:0) return 0 ;; esac
+    for ((i = 0; i < 100; i++)); do
+        n=$(rst_sshd_listen_count "$pid")
+        [ "$\{n:-0}" -ge "$rst_listen_before" ] && return 0
+        sleep 0.1
+    done
+    # Fewer sockets than before can be the admin's own pending change to Port or
+    # ListenAddress, which the reload also applies; none at all is a dead daemon.
+    [ "$\{n:-0}" -ge 1 ] && return 0
+    echo "sshd (pid $pid) listened on $rst_listen_before socket(s) before the reload and on none 10 s after it" >&2
+    return 1
 }
 # rst_reload_sshd: makes the running sshd take the new files; on failure restores
 # the previous files, brings sshd back on them and fails naming the mode.
@@ -200,7 +228,8 @@ rst_reload_sshd() {
         rst_restore
         rst_fail "the configuration is valid but no running sshd was found (looked for ssh.socket, sshd.socket, ssh.service, sshd.service, /run/sshd.pid); the previous files were restored"
     fi
-    if ! err=$(rst_apply_running "$\{mode[@]}" 2>&1) || ! rst_sshd_up "$\{mode[@]}"; then
+    rst_listen_before=$(rst_sshd_listen_count "$(rst_sshd_pid "$\{mode[@]}")")
+    if ! err=$(rst_apply_running "$\{mode[@]}" 2>&1) || ! err=$(rst_sshd_up "$\{mode[@]}" 2>&1); then
         rst_restore
         rst_apply_running "$\{mode[@]}" >/dev/null 2>&1 || true
         rst_fail "sshd (run as: $\{mode[*]}) did not take the new configuration: $\{err:-it stopped}; the previous files were restored and sshd was brought back on them. See 'journalctl -u $\{mode[1]}' on this host"

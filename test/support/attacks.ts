@@ -96,6 +96,24 @@ async function mainState(t: AttackTarget): Promise<Set<string>> {
     return new Set(r.stdout.split("\n").filter((l) => l.trim() !== ""));
 }
 
+/**
+ * Runs PREPARE on main, reloads its sshd and waits until every listener main had
+ * before is back: on SIGHUP sshd closes its sockets and re-executes itself, and a
+ * snapshot taken in that gap would count sshd's own port as new in the next attempt.
+ */
+async function reloadMainSshd(t: AttackTarget, prepare: string): Promise<void> {
+    const listeners = (s: Set<string>) => [...s].filter((l) => /^tcp /.test(l));
+    const wanted = listeners(await mainState(t));
+    const r = await hostExec(t.lab.main, ["sh", "-c", `${prepare} && systemctl reload ssh`]);
+    if (r.code !== 0) throw new Error(`attack setup on main failed: ${r.stderr}`);
+    for (let i = 0; i < 100; i++) {
+        const now = await mainState(t);
+        if (wanted.every((l) => now.has(l))) return;
+        await sleep(100);
+    }
+    throw new Error(`main's sshd did not listen again on ${wanted.join(", ")} within 10 s of its reload`);
+}
+
 /** Reads a TCP peer's first bytes (e.g. an SSH banner) through a local port. */
 function readThrough(port: number, ms = 3000, send?: Buffer): Promise<string> {
     return new Promise((resolve) => {
@@ -148,6 +166,13 @@ export async function runAttackMatrix(t: AttackTarget): Promise<AttackResult[]> 
     fs.writeFileSync(keyFile, t.privateKey, { mode: 0o600 });
     const results: AttackResult[] = [];
     const main = getHost(t.lab.main, t.lab);
+    // A test may have reloaded main's sshd just before: start from a settled host.
+    for (let i = 0, prev = ""; i < 50; i++) {
+        const now = [...(await mainState(t))].sort().join("\n");
+        if (now === prev && /^tcp /m.test(now)) break;
+        prev = now;
+        await sleep(200);
+    }
 
     type BodyResult = { succeeded: boolean; evidence: string; allowed?: (line: string) => boolean; after?: Set<string> };
     async function attempt(id: string, what: string, body: () => Promise<BodyResult>) {
@@ -187,7 +212,7 @@ export async function runAttackMatrix(t: AttackTarget): Promise<AttackResult[]> 
     });
     for (const mode of ["default", "internal-sftp"] as const) {
         if (mode === "internal-sftp") {
-            await hostExec(t.lab.main, ["sh", "-c", "cp -p /etc/ssh/sshd_config /etc/ssh/sshd_config.rst-attack && sed -i 's|^Subsystem.*|Subsystem sftp internal-sftp|' /etc/ssh/sshd_config && sshd -t && systemctl reload ssh"]);
+            await reloadMainSshd(t, "cp -p /etc/ssh/sshd_config /etc/ssh/sshd_config.rst-attack && sed -i 's|^Subsystem.*|Subsystem sftp internal-sftp|' /etc/ssh/sshd_config && sshd -t");
         }
         const sfx = mode === "default" ? "" : " with Subsystem internal-sftp";
         const up = path.join(dir, "payload");
@@ -228,7 +253,7 @@ export async function runAttackMatrix(t: AttackTarget): Promise<AttackResult[]> 
             });
         }
         if (mode === "internal-sftp") {
-            await hostExec(t.lab.main, ["sh", "-c", "mv /etc/ssh/sshd_config.rst-attack /etc/ssh/sshd_config && systemctl reload ssh"]);
+            await reloadMainSshd(t, "mv /etc/ssh/sshd_config.rst-attack /etc/ssh/sshd_config");
         }
     }
     let lp = probePort++;
