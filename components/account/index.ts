@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { HostConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
+import { ownerOf } from "../ownership";
 import { renderAccountApplyScript, renderAccountFinalizeScript, renderAccountRevokeScript, renderKeyOptions } from "./render";
 
 export * from "./render";
@@ -51,6 +52,20 @@ export interface TunnelAccountArgs {
      * @default false
      */
     readonly overlapKeysOnUpdate?: boolean;
+    /**
+     * Who owns what this component writes on the host: every entry carries it, and an
+     * apply refuses an entry another owner holds (before any change), a destroy leaves it.
+     * @default "ORG/PROJECT/STACK/NAME" of the running stack and this component's name
+     */
+    readonly owner?: string;
+    /**
+     * Take over the entries of the same name that another stack (or component) owns on
+     * the host: they are re-marked as ours, and the other owner's destroy then leaves
+     * them alone. Without it such an entry refuses the apply before any change, naming
+     * its owner.
+     * @default false
+     */
+    readonly adopt?: boolean;
 }
 
 /**
@@ -77,6 +92,8 @@ export class TunnelAccount extends pulumi.ComponentResource {
             ...(args.expiry !== undefined ? { expiry: args.expiry } : {}),
             ...(args.allowedSources !== undefined ? { allowedSources: args.allowedSources } : {}),
             ...(args.description !== undefined ? { description: args.description } : {}),
+            owner: ownerOf(name, args.owner),
+            ...(args.adopt === true ? { adopt: true } : {}),
         };
         // Fail at construction (preview) on bad plain input, before any host is touched.
         const revoke = renderAccountRevokeScript(plain);

@@ -1,4 +1,5 @@
 import { ACCOUNT_MARKER, bash, heredoc, renderScript, shQuote } from "../shell";
+import { GECOS_OWNER_PREFIX, OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables } from "../ownership/render";
 import { AUTHORIZED_KEYS_DIR, FORCED_COMMAND, permitListenValue } from "../sshd/policy";
 import { ConfigError, parsePublicKey, validatePort, validateUserName } from "../validation";
 
@@ -37,6 +38,14 @@ export interface TunnelAccountRenderArgs {
      * never switches. Default false: the file holds exactly the given keys.
      */
     readonly keepPreviousKey?: boolean;
+    /**
+     * Owner written into the key file and the GECOS field and checked on the host before
+     * any change (see components/ownership). Default: none, no mark and no check (the
+     * renderers' own tests); the components always give one.
+     */
+    readonly owner?: string;
+    /** Take over this account and its key file from another owner. Default false. */
+    readonly adopt?: boolean;
 }
 
 /** Path of the root-owned authorized-keys file for `user`. */
@@ -105,6 +114,12 @@ function checkArgs(args: TunnelAccountRenderArgs): void {
     if (args.description !== undefined && !/^[A-Za-z0-9 ._-]{0,64}$/.test(args.description)) {
         throw new ConfigError("description", "use up to 64 letters, digits, spaces, '.', '_' or '-'");
     }
+    if (args.owner !== undefined) ownerLine(args.owner);
+}
+
+/** The GECOS field of the account: the marker, the description, then the owner. */
+export function accountGecos(args: Pick<TunnelAccountRenderArgs, "description" | "owner">): string {
+    return `${ACCOUNT_MARKER}${args.description ? ` ${args.description}` : ""}${args.owner !== undefined ? ` ${GECOS_OWNER_PREFIX}${args.owner}` : ""}`;
 }
 
 /** The authorized-keys file content: one restricted line per key. */
@@ -114,6 +129,7 @@ export function renderAuthorizedKeys(args: TunnelAccountRenderArgs): string {
     return [
         `# reverse-ssh-tunnel: keys of tunnel account ${args.user}. Managed by Pulumi; root-owned so the`,
         `# account cannot loosen its own restrictions.`,
+        ...(args.owner !== undefined ? [ownerLine(args.owner)] : []),
         ...keys.map((k) => `${options} ${k.line} ${args.user}`),
         "",
     ].join("\n");
@@ -130,12 +146,14 @@ export function renderAuthorizedKeys(args: TunnelAccountRenderArgs): string {
 export function renderAccountApplyScript(args: TunnelAccountRenderArgs): string {
     const keys = renderAuthorizedKeys(args);
     const options = renderKeyOptions(args);
-    const gecos = `${ACCOUNT_MARKER}${args.description ? ` ${args.description}` : ""}`;
+    const gecos = accountGecos(args);
+    const owned = args.owner !== undefined;
     return renderScript(
+        ...(owned ? [OWNERSHIP_FUNCTIONS] : []),
         `rst_user=${shQuote(args.user)}
 rst_gecos=${shQuote(gecos)}
 rst_keys_dir=${shQuote(AUTHORIZED_KEYS_DIR)}
-rst_keys_file=${shQuote(authorizedKeysPath(args.user))}${
+rst_keys_file=${shQuote(authorizedKeysPath(args.user))}${owned ? `\n${ownershipVariables({ owner: args.owner!, adopt: args.adopt === true })}` : ""}${
             args.keepPreviousKey
                 ? `
 rst_options=${shQuote(options)}
@@ -143,8 +161,9 @@ rst_previous_comment=${shQuote(PREVIOUS_KEY_COMMENT)}
 rst_overlap_minutes=${ROTATION_OVERLAP_MINUTES}`
                 : ""
         }`,
-        String.raw`rst_lock accounts
-rst_nologin=$(rst_nologin_shell)
+        String.raw`rst_lock accounts`,
+        ...(owned ? [renderAccountOwnershipCheck(args)] : []),
+        String.raw`rst_nologin=$(rst_nologin_shell)
 rst_ensure_account "$rst_user" "$rst_gecos" "choose another tunnel user name"
 rst_entry=$(getent passwd "$rst_user")
 [ "$(printf '%s' "$rst_entry" | cut -d: -f7)" = "$rst_nologin" ] || { usermod --shell "$rst_nologin" "$rst_user"; rst_changed=1; }
@@ -211,6 +230,33 @@ if [ "$rst_keys_changed" = 1 ]; then
     rst_end_sessions "$rst_user" "$rst_keep"
 fi`,
     );
+}
+
+/**
+ * The ownership check of the account apply, under the accounts lock and before any
+ * change: the key file and the account must be ours or adopted. An unmarked key file
+ * (written before ownership marks) is ours when its current (first) key is our key:
+ * only the stack holding the key pair has it. An unmarked account of ours is ours when
+ * its GECOS is what we wrote before marks (marker and description) and its key file is
+ * ours or absent. No other tunnel account's key file or sshd block may hold our ports.
+ */
+function renderAccountOwnershipCheck(args: TunnelAccountRenderArgs): string {
+    const key = parsePublicKey("publicKey", args.publicKey).line.split(" ").slice(0, 2).join(" ");
+    return bash`rst_own_key=${shQuote(key)}
+rst_own_legacy_gecos=${shQuote(accountGecos({ ...(args.description !== undefined ? { description: args.description } : {}) }))}
+rst_own_found=$(rst_mark_of "$rst_keys_file")
+if [ -n "$rst_own_found" ]; then
+    rst_claim "the key file of $rst_user ($rst_keys_file)" "$rst_own_found"
+elif [ -f "$rst_keys_file" ] && [ "$(awk '!/^#/ && NF >= 3 { print $2, $3; exit }' "$rst_keys_file")" != "$rst_own_key" ]; then
+    rst_unmarked "the key file of $rst_user ($rst_keys_file)"
+fi
+rst_own_found=$(rst_gecos_owner "$rst_user")
+if [ -n "$rst_own_found" ]; then
+    rst_claim "the tunnel account $rst_user" "$rst_own_found"
+elif [ "$(rst_account_state "$rst_user")" = ours ] && [ "$(getent passwd "$rst_user" | cut -d: -f5)" != "$rst_own_legacy_gecos" ]; then
+    rst_unmarked "the tunnel account $rst_user"
+fi
+rst_check_ports "$rst_user" ${args.listenPorts.join(" ")}`;
 }
 
 /**
@@ -373,15 +419,26 @@ done
  * killed (that ends a live tunnel and closes its listeners), and the account is
  * removed. Safe to run again and on a host where nothing is left.
  */
-export function renderAccountRevokeScript(args: Pick<TunnelAccountRenderArgs, "user" | "listenPorts">): string {
+export function renderAccountRevokeScript(args: Pick<TunnelAccountRenderArgs, "user" | "listenPorts" | "owner">): string {
     validateUserName("user", args.user);
     args.listenPorts.forEach((p, i) => validatePort(`listenPorts[${i}]`, p, 1024));
+    const owned = args.owner !== undefined;
     return renderScript(
+        ...(owned ? [OWNERSHIP_FUNCTIONS] : []),
         `rst_user=${shQuote(args.user)}
 rst_keys_file=${shQuote(authorizedKeysPath(args.user))}
-rst_ports=${shQuote(args.listenPorts.join(" "))}`,
-        bash`rst_lock accounts
-# Expired first: no new login even if a key were still found somewhere.
+rst_ports=${shQuote(args.listenPorts.join(" "))}${owned ? `\n${ownershipVariables({ owner: args.owner! })}` : ""}`,
+        bash`rst_lock accounts`,
+        // Another owner's (adopted) account, key and live tunnel are never touched.
+        ...(owned
+            ? [
+                  bash`if rst_held_by_other "the key file of $rst_user ($rst_keys_file)" "$(rst_mark_of "$rst_keys_file")" ||
+    rst_held_by_other "the tunnel account $rst_user" "$(rst_gecos_owner "$rst_user")"; then
+    exit 0
+fi`,
+              ]
+            : []),
+        bash`# Expired first: no new login even if a key were still found somewhere.
 [ "$(rst_account_state "$rst_user")" != ours ] || usermod --expiredate 1 "$rst_user"
 [ "$(rst_account_state "$rst_user")" != foreign ] || rst_note "account $rst_user exists but is not ours; leaving it alone"
 rst_remove "$rst_keys_file"

@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { HostConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
+import { ownerOf } from "../ownership";
 import { validateHost, validatePort } from "../validation";
 import {
     ForwardSpec,
@@ -66,6 +67,20 @@ export interface TunnelServiceArgs {
      * @default false
      */
     readonly compromised?: boolean;
+    /**
+     * Who owns what this component writes on the host: every entry carries it, and an
+     * apply refuses an entry another owner holds (before any change), a destroy leaves it.
+     * @default "ORG/PROJECT/STACK/NAME" of the running stack and this component's name
+     */
+    readonly owner?: string;
+    /**
+     * Take over the entries of the same name that another stack (or component) owns on
+     * the host: they are re-marked as ours, and the other owner's destroy then leaves
+     * them alone. Without it such an entry refuses the apply before any change, naming
+     * its owner.
+     * @default false
+     */
+    readonly adopt?: boolean;
 }
 
 /**
@@ -82,8 +97,8 @@ export class TunnelService extends pulumi.ComponentResource {
 
     constructor(name: string, args: TunnelServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("reverse-ssh-tunnel:index:TunnelService", name, {}, opts);
-        const { connection, privateKey, mainHostKeys, compromised, mainHost, mainPort, forwards, ...rest } = args;
-        const plain = { ...rest, tunnelUser: rest.tunnelUser ?? defaultTunnelUser(rest.name) };
+        const { connection, privateKey, mainHostKeys, compromised, mainHost, mainPort, forwards, owner, ...rest } = args;
+        const plain = { ...rest, tunnelUser: rest.tunnelUser ?? defaultTunnelUser(rest.name), owner: ownerOf(name, owner) };
         const retain = compromised === true ? { retainOnDelete: true } : {};
         // Validate now (preview) with stand-ins for values still to come; those are
         // checked by the renderer when they resolve, before the install runs.

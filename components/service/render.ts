@@ -1,3 +1,4 @@
+import { GECOS_OWNER_PREFIX, OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables } from "../ownership/render";
 import { ACCOUNT_MARKER, bash, heredoc, renderScript, shQuote } from "../shell";
 import { ConfigError, isIpLiteral, parsePublicKey, validateHost, validatePort, validateTunnelName, validateUserName } from "../validation";
 
@@ -48,6 +49,14 @@ export interface TunnelServiceRenderArgs {
      * rotation finalizer then waits for the tunnel to come back. Default false.
      */
     readonly viaTunnel?: boolean;
+    /**
+     * Owner written into the unit and the service account's GECOS, and checked on the
+     * backup before any change (see components/ownership). Default: none, no mark and
+     * no check (the renderers' own tests); the components always give one.
+     */
+    readonly owner?: string;
+    /** Take over the unit, its files and account from another owner. Default false. */
+    readonly adopt?: boolean;
 }
 
 /** A syntactically valid key used to validate settings before the real keys are known. */
@@ -72,7 +81,7 @@ export function defaultServiceUser(name: string): string {
     return `rst-${name}`;
 }
 
-interface Checked extends Required<Omit<TunnelServiceRenderArgs, "forwards" | "viaTunnel">> {
+interface Checked extends Required<Omit<TunnelServiceRenderArgs, "forwards" | "viaTunnel" | "owner" | "adopt">> {
     forwards: Required<ForwardSpec>[];
     hostKeyLines: string[];
 }
@@ -95,7 +104,8 @@ function check(args: TunnelServiceRenderArgs): Checked {
         throw new ConfigError("mainHostKeys", "at least one host key of main is required (never trust on first use)");
     }
     const hostKeyLines = args.mainHostKeys.map((k, i) => parsePublicKey(`mainHostKeys[${i}]`, k).line);
-    const { viaTunnel: _via, ...rest } = args;
+    if (args.owner !== undefined) ownerLine(args.owner);
+    const { viaTunnel: _via, owner: _owner, adopt: _adopt, ...rest } = args;
     return { ...rest, mainPort, serviceUser, forwards, hostKeyLines };
 }
 
@@ -175,8 +185,9 @@ export function renderUnit(args: TunnelServiceRenderArgs): string {
     const ports = a.forwards.map((f) => f.remotePort).join(",");
     const lines = [
         `# reverse-ssh-tunnel: tunnel ${a.name}. Managed by Pulumi.`,
+        ...(args.owner !== undefined ? [ownerLine(args.owner)] : []),
         `[Unit]`,
-        `Description=Reverse SSH tunnel ${a.name} to ${a.mainHost} (main's loopback port ${ports})`,
+        unitDescription(a.name, a.mainHost, ports),
         `Wants=network-online.target`,
         `After=network-online.target`,
         `StartLimitIntervalSec=0`,
@@ -229,6 +240,38 @@ export function renderUnit(args: TunnelServiceRenderArgs): string {
     return `${lines.join("\n")}\n`;
 }
 
+/** The unit's Description line: what identifies a unit written before ownership marks as this tunnel's. */
+function unitDescription(name: string, mainHost: string, ports: string): string {
+    return `Description=Reverse SSH tunnel ${name} to ${mainHost} (main's loopback port ${ports})`;
+}
+
+/** The service account's GECOS field. */
+function serviceGecos(owner: string | undefined): string {
+    return `${ACCOUNT_MARKER} service${owner !== undefined ? ` ${GECOS_OWNER_PREFIX}${owner}` : ""}`;
+}
+
+/**
+ * Ownership check on the backup, under the services lock, before any change: the unit
+ * (and the service account) must be ours or adopted. The key install runs first and
+ * does not know the unit's content: it refuses only a unit marked by another owner;
+ * the service install also refuses an unmarked unit whose Description (name, main,
+ * ports) is not ours.
+ */
+function backupOwnershipCheck(legacyIdent?: string): string {
+    return bash`rst_own_found=$(rst_mark_of "$rst_unit_path")
+if [ -n "$rst_own_found" ]; then
+    rst_claim "the unit $rst_unit on this backup" "$rst_own_found"
+${
+        legacyIdent !== undefined
+            ? `elif [ -f "$rst_unit_path" ] && ! rst_has_lines "$rst_unit_path" ${shQuote(legacyIdent)}; then
+    rst_unmarked "the unit $rst_unit on this backup"
+`
+            : ""
+    }fi
+rst_own_found=$(rst_gecos_owner "$rst_user")
+[ -z "$rst_own_found" ] || rst_claim "the service account $rst_user on this backup" "$rst_own_found"`;
+}
+
 /** Bash that schedules a command 2 s after this script, so a connection through the tunnel sees the script end. */
 const SCHEDULE = String.raw`rst_schedule() {
     systemd-run --quiet --collect --on-active=2 --unit="rst-$(date +%s%N)" "$@" >/dev/null
@@ -238,17 +281,24 @@ const SCHEDULE = String.raw`rst_schedule() {
  * Script that stores the private key read from stdin (root-only 0600) and restarts a
  * running tunnel so it uses the new key. The key never appears in the script.
  */
-export function renderKeyInstallScript(args: Pick<TunnelServiceRenderArgs, "name" | "viaTunnel">): string {
+export function renderKeyInstallScript(args: Pick<TunnelServiceRenderArgs, "name" | "viaTunnel" | "serviceUser" | "owner" | "adopt">): string {
     validateTunnelName("name", args.name);
     const p = servicePaths(args.name);
+    const owned = args.owner !== undefined;
     return renderScript(
+        ...(owned ? [OWNERSHIP_FUNCTIONS] : []),
         `rst_dir=${shQuote(p.dir)}
 rst_key=${shQuote(p.privateKey)}
 rst_unit=${shQuote(p.unitName)}
-rst_via_tunnel=${args.viaTunnel === true ? 1 : 0}`,
+rst_via_tunnel=${args.viaTunnel === true ? 1 : 0}${
+            owned
+                ? `\nrst_unit_path=${shQuote(p.unitPath)}\nrst_user=${shQuote(validateUserName("serviceUser", args.serviceUser ?? defaultServiceUser(args.name)))}\n${ownershipVariables({ owner: args.owner!, adopt: args.adopt === true })}`
+                : ""
+        }`,
         SCHEDULE,
-        String.raw`rst_lock services
-rst_install_dir /etc/reverse-ssh-tunnel 755 root root
+        String.raw`rst_lock services`,
+        ...(owned ? [backupOwnershipCheck()] : []),
+        String.raw`rst_install_dir /etc/reverse-ssh-tunnel 755 root root
 rst_install_dir "$rst_dir" 755 root root
 umask 077
 rst_install_file "$rst_key" 600 root root
@@ -277,16 +327,21 @@ fi`,
 export function renderServiceInstallScript(args: TunnelServiceRenderArgs): string {
     const a = check(args);
     const p = servicePaths(a.name);
+    const owned = args.owner !== undefined;
     return renderScript(
+        ...(owned ? [OWNERSHIP_FUNCTIONS] : []),
         `rst_user=${shQuote(a.serviceUser)}
 rst_dir=${shQuote(p.dir)}
 rst_unit=${shQuote(p.unitName)}
 rst_unit_path=${shQuote(p.unitPath)}
-rst_key=${shQuote(p.privateKey)}`,
-        String.raw`rst_lock services
-command -v ssh >/dev/null 2>&1 || rst_fail "the OpenSSH client (ssh) is not installed on this host"
+rst_key=${shQuote(p.privateKey)}
+rst_gecos=${shQuote(serviceGecos(args.owner))}${owned ? `\n${ownershipVariables({ owner: args.owner!, adopt: args.adopt === true })}` : ""}`,
+        String.raw`rst_lock services`,
+        ...(owned ? [backupOwnershipCheck(unitDescription(a.name, a.mainHost, a.forwards.map((f) => f.remotePort).join(",")))] : []),
+        String.raw`command -v ssh >/dev/null 2>&1 || rst_fail "the OpenSSH client (ssh) is not installed on this host"
 [ -f "$rst_key" ] || rst_fail "the tunnel key $rst_key is missing"
-rst_ensure_account "$rst_user" "${ACCOUNT_MARKER} service" "set another serviceUser"
+rst_ensure_account "$rst_user" "$rst_gecos" "set another serviceUser"
+[ "$(getent passwd "$rst_user" | cut -d: -f5)" = "$rst_gecos" ] || { usermod --comment "$rst_gecos" "$rst_user"; rst_changed=1; }
 rst_install_dir "$rst_dir" 755 root root`,
         heredoc(`rst_install_file "$rst_dir/ssh_config" 644 root root`, renderSshClientConfig(args)),
         heredoc(`rst_install_file "$rst_dir/known_hosts" 644 root root`, renderKnownHosts(args)),
@@ -334,7 +389,7 @@ rst_note "$rst_unit is up"`,
  * Script that stops and disables the unit and removes everything the service and
  * key scripts created (files, directory, account).
  */
-export function renderServiceRemoveScript(args: Pick<TunnelServiceRenderArgs, "name" | "serviceUser" | "viaTunnel">): string {
+export function renderServiceRemoveScript(args: Pick<TunnelServiceRenderArgs, "name" | "serviceUser" | "viaTunnel" | "owner">): string {
     validateTunnelName("name", args.name);
     const user = validateUserName("serviceUser", args.serviceUser ?? defaultServiceUser(args.name));
     const p = servicePaths(args.name);
@@ -351,13 +406,24 @@ export function renderServiceRemoveScript(args: Pick<TunnelServiceRenderArgs, "n
 rst_note "removal of the tunnel service scheduled in 2 s (this connection runs through the tunnel)"`,
         );
     }
+    const owned = args.owner !== undefined;
     return renderScript(
+        ...(owned ? [OWNERSHIP_FUNCTIONS] : []),
         `rst_user=${shQuote(user)}
 rst_dir=${shQuote(p.dir)}
 rst_unit=${shQuote(p.unitName)}
-rst_unit_path=${shQuote(p.unitPath)}`,
-        String.raw`rst_lock services
-if [ -f "$rst_unit_path" ]; then
+rst_unit_path=${shQuote(p.unitPath)}${owned ? `\n${ownershipVariables({ owner: args.owner! })}` : ""}`,
+        String.raw`rst_lock services`,
+        // Another owner's (adopted) unit, files and account stay, and so does its tunnel.
+        ...(owned
+            ? [
+                  bash`if rst_held_by_other "the unit $rst_unit on this backup" "$(rst_mark_of "$rst_unit_path")" ||
+    rst_held_by_other "the service account $rst_user on this backup" "$(rst_gecos_owner "$rst_user")"; then
+    exit 0
+fi`,
+              ]
+            : []),
+        String.raw`if [ -f "$rst_unit_path" ]; then
     systemctl disable --now --quiet "$rst_unit" 2>/dev/null || systemctl stop "$rst_unit" 2>/dev/null || true
 fi
 rst_remove "$rst_unit_path" "$rst_dir/ssh_config" "$rst_dir/known_hosts" "$rst_dir/id_tunnel" "$rst_dir"

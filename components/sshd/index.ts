@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { HostConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
+import { ownerOf } from "../ownership";
 import { renderSshdApplyScript, renderSshdRemoveScript, SshdPlacement } from "./render";
 
 export * from "./policy";
@@ -29,6 +30,20 @@ export interface SshdMatchBlockArgs {
      * @default the user
      */
     readonly description?: string;
+    /**
+     * Who owns what this component writes on the host: every entry carries it, and an
+     * apply refuses an entry another owner holds (before any change), a destroy leaves it.
+     * @default "ORG/PROJECT/STACK/NAME" of the running stack and this component's name
+     */
+    readonly owner?: string;
+    /**
+     * Take over the entries of the same name that another stack (or component) owns on
+     * the host: they are re-marked as ours, and the other owner's destroy then leaves
+     * them alone. Without it such an entry refuses the apply before any change, naming
+     * its owner.
+     * @default false
+     */
+    readonly adopt?: boolean;
 }
 
 /**
@@ -46,7 +61,8 @@ export class SshdMatchBlock extends pulumi.ComponentResource {
 
     constructor(name: string, args: SshdMatchBlockArgs, opts?: pulumi.ComponentResourceOptions) {
         super("reverse-ssh-tunnel:index:SshdMatchBlock", name, {}, opts);
-        const { connection, ...render } = args;
+        const { connection, owner, ...rest } = args;
+        const render = { ...rest, owner: ownerOf(name, owner) };
         this.command = remoteScript(
             `${name}-sshd`,
             {

@@ -1,8 +1,9 @@
 import { bash, heredoc, renderScript, shQuote } from "../shell";
 import { validatePort, validateUserName } from "../validation";
+import { OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables } from "../ownership/render";
 import { SSHD_FUNCTIONS } from "./functions";
 import { SSHD_JUDGE } from "./judge";
-import { REQUIRED_UNSET, tunnelPolicy, TunnelPolicyArgs } from "./policy";
+import { AUTHORIZED_KEYS_DIR, permitListenValue, REQUIRED_UNSET, tunnelPolicy, TunnelPolicyArgs } from "./policy";
 
 /**
  * Where the Match block goes.
@@ -29,6 +30,14 @@ export interface SshdMatchBlockRenderArgs extends TunnelPolicyArgs {
     readonly placement?: SshdPlacement;
     /** Label written into the block's header, e.g. the backup's name. Default: the user. */
     readonly description?: string;
+    /**
+     * Owner written into the block and checked on the host before any change (see
+     * components/ownership). Default: none, no mark and no check (the renderers' own
+     * tests and the differential test judge the policy alone); the components always give one.
+     */
+    readonly owner?: string;
+    /** Take over this account's entries from another owner. Default false. */
+    readonly adopt?: boolean;
 }
 
 /** Path of the drop-in for `user`. `00-` so that it is read before ordinary drop-ins. */
@@ -45,6 +54,7 @@ export function managedBlockMarkers(user: string): { begin: string; end: string 
 }
 
 function checkArgs(args: SshdMatchBlockRenderArgs): void {
+    if (args.owner !== undefined) ownerLine(args.owner);
     validateUserName("user", args.user);
     if (args.listenPorts.length === 0) {
         throw new Error("listenPorts: at least one port is required");
@@ -59,13 +69,77 @@ function checkArgs(args: SshdMatchBlockRenderArgs): void {
 export function renderMatchBlock(args: SshdMatchBlockRenderArgs): string {
     checkArgs(args);
     const lines = [
-        `# reverse-ssh-tunnel: tunnel-only account ${args.user}${args.description ? ` (${args.description})` : ""}.`,
+        blockHeader(args),
+        ...(args.owner !== undefined ? [ownerLine(args.owner)] : []),
         `# Managed by Pulumi; local edits are overwritten.`,
         `Match User ${args.user}`,
         ...tunnelPolicy(args).map((s) => `    ${s.keyword} ${s.value}`),
     ];
     return `${lines.join("\n")}\n`;
 }
+
+/** The block's first line: names the account and the backup. */
+function blockHeader(args: SshdMatchBlockRenderArgs): string {
+    return `# reverse-ssh-tunnel: tunnel-only account ${args.user}${args.description ? ` (${args.description})` : ""}.`;
+}
+
+/**
+ * The lines that identify a block written before ownership marks as this tunnel's:
+ * its header (account and backup), its `Match User` and its `PermitListen`. The
+ * policy lines may differ (an older release's), and are rewritten anyway.
+ */
+export function legacyBlockIdentity(args: SshdMatchBlockRenderArgs): string[] {
+    return [blockHeader(args), `Match User ${args.user}`, `    PermitListen ${permitListenValue(args.listenPorts)}`];
+}
+
+/**
+ * The ownership check of the sshd apply, before anything is written (the sshd step is
+ * the first to write on main, and runs under the sshd lock): this account's block
+ * (drop-in and managed block), key file and account must be ours, adopted, or an
+ * unmarked block that is this tunnel's by {@link legacyBlockIdentity}; and no other
+ * tunnel account's block or key file may hold one of its ports.
+ */
+function renderOwnershipCheck(args: SshdMatchBlockRenderArgs): string {
+    return bash`rst_own_ident=${shQuote(legacyBlockIdentity(args).join("\n"))}
+rst_own_keys_file=${shQuote(`${AUTHORIZED_KEYS_DIR}/${args.user}`)}
+rst_own_managed=""
+rst_mktemp rst_own_managed
+awk -v b="$rst_begin" -v e="$rst_end" '$0 == e { on = 0 } on { print } $0 == b { on = 1 }' "$rst_main_config" >"$rst_own_managed"
+for rst_own_where in dropin managed; do
+    if [ "$rst_own_where" = dropin ]; then
+        rst_own_file=$rst_dropin rst_own_what="the sshd block of $rst_user ($rst_dropin)"
+    else
+        rst_own_file=$rst_own_managed rst_own_what="the sshd block of $rst_user (managed block in $rst_main_config)"
+    fi
+    [ -s "$rst_own_file" ] || continue
+    rst_own_found=$(rst_mark_of "$rst_own_file")
+    if [ -n "$rst_own_found" ]; then
+        rst_claim "$rst_own_what" "$rst_own_found"
+    elif ! rst_has_lines "$rst_own_file" "$rst_own_ident"; then
+        rst_unmarked "$rst_own_what"
+    fi
+done
+rst_own_found=$(rst_mark_of "$rst_own_keys_file")
+[ -z "$rst_own_found" ] || rst_claim "the key file of $rst_user ($rst_own_keys_file)" "$rst_own_found"
+rst_own_found=$(rst_gecos_owner "$rst_user")
+[ -z "$rst_own_found" ] || rst_claim "the tunnel account $rst_user" "$rst_own_found"
+rst_check_ports "$rst_user" ${args.listenPorts.join(" ")}`;
+}
+
+/**
+ * The ownership check of the sshd removal: a block marked by another owner (taken
+ * over with adopt) is left as it is, and so is the other location.
+ */
+const REMOVE_OWNERSHIP_CHECK = bash`rst_own_managed=""
+rst_mktemp rst_own_managed
+if [ -f "$rst_main_config" ]; then
+    awk -v b="$rst_begin" -v e="$rst_end" '$0 == e { on = 0 } on { print } $0 == b { on = 1 }' "$rst_main_config" >"$rst_own_managed"
+fi
+if rst_held_by_other "the sshd block of $rst_user ($rst_dropin)" "$(rst_mark_of "$rst_dropin")" ||
+    rst_held_by_other "the sshd block of $rst_user (managed block in $rst_main_config)" "$(rst_mark_of "$rst_own_managed")"; then
+    rst_commit
+    exit 0
+fi`;
 
 /** `key value` pairs the apply script checks in `sshd -T` output (values' words sorted). */
 export function expectedEffectiveSettings(args: SshdMatchBlockRenderArgs): Array<[string, string]> {
@@ -120,14 +194,16 @@ export function renderSshdApplyScript(args: SshdMatchBlockRenderArgs): string {
     const block = renderMatchBlock(args);
     // `Match all` ends our block, so the lines that follow keep their own scope.
     const managed = `${begin}\n${block}Match all\n${end}\n`;
+    const owned = args.owner !== undefined;
     return renderScript(
         SSHD_FUNCTIONS,
         SSHD_JUDGE,
+        ...(owned ? [OWNERSHIP_FUNCTIONS] : []),
         `rst_user=${shQuote(args.user)}
 rst_placement=${shQuote(placement)}
 rst_dropin=${shQuote(dropinPath(args.user))}
 rst_begin=${shQuote(begin)}
-rst_end=${shQuote(end)}`,
+rst_end=${shQuote(end)}${owned ? `\n${ownershipVariables({ owner: args.owner!, adopt: args.adopt === true })}` : ""}`,
         bash`rst_sshd_locked
 [ -f "$rst_main_config" ] || rst_fail "$rst_main_config does not exist"
 # The policy is written before the account exists (so the key is never accepted
@@ -135,7 +211,9 @@ rst_end=${shQuote(end)}`,
 if [ "$(rst_account_state "$rst_user")" = foreign ]; then
     rst_fail "account $rst_user already exists on this host and was not created by reverse-ssh-tunnel; choose another tunnel user name"
 fi
-case "$rst_placement" in
+`,
+        ...(owned ? [renderOwnershipCheck(args)] : []),
+        bash`case "$rst_placement" in
 auto) if rst_includes_dropins; then rst_mode=dropin; else rst_mode=managed-block; fi ;;
 dropin)
     rst_includes_dropins || rst_fail "placement 'dropin' was asked for, but $rst_main_config has no 'Include $rst_dropin_dir/*.conf' before its first Match, so sshd would ignore the drop-in; add the Include at the top or use placement 'managed-block'"
@@ -184,17 +262,20 @@ fi`,
  * makes sshd take the change the same safe way. Removing an absent block is a
  * no-op. Revocation does not depend on it: the account and its key are gone first.
  */
-export function renderSshdRemoveScript(args: Pick<SshdMatchBlockRenderArgs, "user">): string {
+export function renderSshdRemoveScript(args: Pick<SshdMatchBlockRenderArgs, "user" | "owner">): string {
     validateUserName("user", args.user);
     const { begin, end } = managedBlockMarkers(args.user);
+    const owned = args.owner !== undefined;
     return renderScript(
         SSHD_FUNCTIONS,
+        ...(owned ? [OWNERSHIP_FUNCTIONS] : []),
         `rst_user=${shQuote(args.user)}
 rst_dropin=${shQuote(dropinPath(args.user))}
 rst_begin=${shQuote(begin)}
-rst_end=${shQuote(end)}`,
-        bash`rst_sshd_locked
-rst_backup "$rst_main_config" "$rst_dropin"
+rst_end=${shQuote(end)}${owned ? `\n${ownershipVariables({ owner: args.owner! })}` : ""}`,
+        bash`rst_sshd_locked`,
+        ...(owned ? [REMOVE_OWNERSHIP_CHECK] : []),
+        bash`rst_backup "$rst_main_config" "$rst_dropin"
 rst_remove "$rst_dropin"
 if [ -f "$rst_main_config" ] && grep -qxF -- "$rst_begin" "$rst_main_config"; then
     rst_stripped=""

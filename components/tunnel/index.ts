@@ -25,6 +25,7 @@ import {
     renderReadHostKeysScript,
 } from "./render";
 import { claimOnMain } from "./registry";
+import { ownerOf } from "../ownership";
 
 export * from "./render";
 
@@ -139,6 +140,23 @@ export interface ReverseTunnelArgs {
     readonly mainHostKeys?: pulumi.Input<string[]>;
     /** Main half only: the backup's host keys (the backup half's `backupHostKeys` output), so main's `ssh backup-<name>` config can be installed. */
     readonly backupHostKeys?: pulumi.Input<string[]>;
+    /**
+     * Who owns this tunnel's entries on main and on the backup (account, key file, sshd
+     * block, client config, unit): each carries it. An up refuses, before any change, an
+     * entry of the same name another owner holds, or a port another tunnel on that main
+     * holds; a destroy leaves another owner's entries alone. See docs/ownership.md.
+     * @default "ORG/PROJECT/STACK/NAME": the running stack and this component's resource name
+     */
+    readonly owner?: string;
+    /**
+     * Move this backup from the stack (or component) that owns its entries to this one:
+     * they are re-marked as ours, the tunnel reconnects with this stack's key, and the
+     * other stack's destroy then leaves it alone. Set it for the up that moves the backup
+     * (keeping it afterwards is harmless). Never needed for ports: a port another tunnel
+     * holds is refused whatever this says.
+     * @default false
+     */
+    readonly adopt?: boolean;
 }
 
 /** Dial retries towards main unless the connection sets its own (about 36 s in all). */
@@ -265,6 +283,9 @@ export class ReverseTunnel extends pulumi.ComponentResource {
         /** Checks that run when an Output resolves name the tunnel too. */
         const named = <T>(check: () => T): T => forTunnel(s.name, check);
         const retain = args.compromised === true ? { retainOnDelete: true } : {};
+        // One owner for every entry of this tunnel, on main and on the backup.
+        const owner = ownerOf(name, args.owner);
+        const ownership = { owner, ...(args.adopt === true ? { adopt: true } : {}) };
         // Dial retries where the library relies on reconnecting (upstream: limit N = N+1
         // attempts, backoff 0.1 s x1.5 capped at 5 s, ~11 s for 10). Main: 15 (~36 s), for an
         // sshd restart under load. Backup: 20 (~61 s), for a reboot (a Pi takes 30-60 s) and,
@@ -306,6 +327,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                     listenPorts,
                     description: `backup ${s.name}`,
                     ...(args.sshdPlacement !== undefined ? { placement: args.sshdPlacement } : {}),
+                    ...ownership,
                 },
                 { parent: this },
             );
@@ -319,6 +341,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                     description: `backup ${s.name}`,
                     // A compromised backup gets no overlap: its old key dies at once.
                     overlapKeysOnUpdate: args.compromised !== true,
+                    ...ownership,
                     ...(args.keyExpiry !== undefined ? { expiry: args.keyExpiry } : {}),
                     ...(args.allowedSources !== undefined ? { allowedSources: args.allowedSources } : {}),
                 },
@@ -351,6 +374,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                     mainHostKeys,
                     privateKey,
                     ...(args.compromised !== undefined ? { compromised: args.compromised } : {}),
+                    ...ownership,
                 },
                 { parent: this, ...(account !== undefined ? { dependsOn: [account] } : {}) },
             );
@@ -382,8 +406,8 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                 {
                     connection: main,
                     connectionKey: "main.connection",
-                    create: clientArgs.apply(renderClientConfigInstallScript),
-                    delete: renderClientConfigRemoveScript(s.name),
+                    create: clientArgs.apply((c) => renderClientConfigInstallScript({ ...c, ...ownership })),
+                    delete: renderClientConfigRemoveScript(s.name, owner),
                 },
                 { parent: this, dependsOn: [service ?? account!] },
             );

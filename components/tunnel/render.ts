@@ -1,3 +1,4 @@
+import { OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables } from "../ownership/render";
 import { bash, heredoc, renderScript, shQuote } from "../shell";
 import { ConfigError, parseHostKeyList, validateHost, validatePort, validateTunnelName, validateUserName } from "../validation";
 
@@ -16,6 +17,14 @@ export interface MainClientConfigArgs {
     readonly loginUser?: string;
     /** The backup's host keys (OpenSSH lines), read over the pinned provisioning connection. */
     readonly backupHostKeys: readonly string[];
+    /**
+     * Owner written into the installed file and checked before it is written (see
+     * components/ownership). Default: none, no mark and no check (the ready-to-paste
+     * `sshConfig` output; the renderers' own tests); ReverseTunnel's install gives one.
+     */
+    readonly owner?: string;
+    /** Take over the file from another owner. Default false. */
+    readonly adopt?: boolean;
 }
 
 /**
@@ -33,6 +42,7 @@ export function renderMainClientConfig(args: MainClientConfigArgs): string {
     const known = keys.map((k) => `${alias} ${k.line}`).join("\\n");
     return [
         `# reverse-ssh-tunnel: backup ${args.name} through its reverse tunnel. Managed by Pulumi.`,
+        ...(args.owner !== undefined ? [ownerLine(args.owner)] : []),
         `Host ${alias}`,
         `    HostName 127.0.0.1`,
         `    Port ${args.port}`,
@@ -65,10 +75,29 @@ export const CLIENT_PIN_KEYWORDS = ["hostname", "port", "hostkeyalias", "userkno
  */
 export function renderClientConfigInstallScript(args: MainClientConfigArgs): string {
     const path = clientConfigPath(args.name);
+    const owned = args.owner !== undefined;
+    // What identifies a file written before ownership marks as this tunnel's: its alias,
+    // port and pinned host keys (the rest is the same for every tunnel).
+    const ident = renderMainClientConfig({ ...args, owner: undefined })
+        .split("\n")
+        .filter((l) => /^(Host |    Port |    KnownHostsCommand )/.test(l));
     return renderScript(
+        ...(owned ? [OWNERSHIP_FUNCTIONS] : []),
         `rst_path=${shQuote(path)}
 rst_alias=${shQuote(`backup-${args.name}`)}
-rst_pin_keywords=${shQuote(CLIENT_PIN_KEYWORDS.join(" "))}`,
+rst_pin_keywords=${shQuote(CLIENT_PIN_KEYWORDS.join(" "))}${owned ? `\n${ownershipVariables({ owner: args.owner!, adopt: args.adopt === true })}\nrst_own_ident=${shQuote(ident.join("\n"))}` : ""}`,
+        // Two stacks' installs of one name are serialised, so one of them is refused.
+        ...(owned
+            ? [
+                  bash`rst_lock client-config
+rst_own_found=$(rst_mark_of "$rst_path")
+if [ -n "$rst_own_found" ]; then
+    rst_claim "main's client config for $rst_alias ($rst_path)" "$rst_own_found"
+elif [ -f "$rst_path" ] && ! rst_has_lines "$rst_path" "$rst_own_ident"; then
+    rst_unmarked "main's client config for $rst_alias ($rst_path)"
+fi`,
+              ]
+            : []),
         String.raw`rst_install_dir /etc/ssh/ssh_config.d 755 root root`,
         heredoc(`rst_install_file "$rst_path" 644 root root`, renderMainClientConfig(args)),
         String.raw`if ! grep -qiE '^[[:space:]]*Include[[:space:]]+(/etc/ssh/)?ssh_config\.d/\*\.conf' /etc/ssh/ssh_config 2>/dev/null; then
@@ -103,10 +132,17 @@ fi`,
     );
 }
 
-/** Script that removes the client drop-in. */
-export function renderClientConfigRemoveScript(name: string): string {
+/** Script that removes the client drop-in; one marked by another owner (adopted) stays. */
+export function renderClientConfigRemoveScript(name: string, owner?: string): string {
     validateTunnelName("name", name);
-    return renderScript(`rst_remove ${shQuote(clientConfigPath(name))}`);
+    if (owner === undefined) return renderScript(`rst_remove ${shQuote(clientConfigPath(name))}`);
+    return renderScript(
+        OWNERSHIP_FUNCTIONS,
+        `rst_path=${shQuote(clientConfigPath(name))}
+${ownershipVariables({ owner })}`,
+        bash`rst_lock client-config
+rst_held_by_other "main's client config for backup-${name} ($rst_path)" "$(rst_mark_of "$rst_path")" || rst_remove "$rst_path"`,
+    );
 }
 
 /** Where the backup's own sshd accepts connections, as read on the backup. */

@@ -15,6 +15,9 @@ export const SERVICE_ARGS: TunnelServiceRenderArgs = {
     forwards: [{ remotePort: 2222 }, { remotePort: 8443, localPort: 443, localHost: "192.168.1.10" }],
 };
 
+/** An owner as ReverseTunnel derives it (organization/project/stack/resource name). */
+export const OWNER = "organization/rst-project/dev/pi";
+
 /** Every script the library renders, by name, for bash -n / shellcheck. */
 export function allScripts(): Record<string, string> {
     return {
@@ -31,6 +34,16 @@ export function allScripts(): Record<string, string> {
         "client-config-remove": renderClientConfigRemoveScript("pi"),
         "read-host-keys": renderReadHostKeysScript(),
         "account-apply-overlap": renderAccountApplyScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, keepPreviousKey: true }),
+        // With an owner: the ownership checks and marks (components/ownership).
+        "sshd-apply-owned": renderSshdApplyScript({ user: "tunnel-pi", listenPorts: [2222, 8443], owner: OWNER, adopt: true }),
+        "sshd-remove-owned": renderSshdRemoveScript({ user: "tunnel-pi", owner: OWNER }),
+        "account-apply-owned": renderAccountApplyScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, keepPreviousKey: true, owner: OWNER }),
+        "account-revoke-owned": renderAccountRevokeScript({ user: "tunnel-pi", listenPorts: [2222], owner: OWNER }),
+        "client-config-install-owned": renderClientConfigInstallScript({ name: "pi", port: 2222, backupHostKeys: [SAMPLE_KEY], owner: OWNER }),
+        "client-config-remove-owned": renderClientConfigRemoveScript("pi", OWNER),
+        "key-install-owned": renderKeyInstallScript({ name: "pi", owner: OWNER }),
+        "service-install-owned": renderServiceInstallScript({ ...SERVICE_ARGS, owner: OWNER, adopt: true }),
+        "service-remove-owned": renderServiceRemoveScript({ name: "pi", owner: OWNER }),
         "health-command": renderHealthCommand(),
         "health-install": renderHealthInstallScript(),
         "health-remove": renderHealthRemoveScript(),
