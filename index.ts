@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { planStack } from "./components/config";
-import { MainHealthCheck } from "./components/health";
+import { DEFAULT_TEXTFILE_DIRECTORY, MainHealthCheck, MONITOR_TEXTFILE_NAME } from "./components/health";
 import { ReverseTunnel } from "./components/tunnel";
 
 const config = new pulumi.Config("reverse-ssh-tunnel");
@@ -22,10 +22,23 @@ const plan = planStack(
 
 const tunnels = plan.tunnels.map((args) => ({ args, tunnel: new ReverseTunnel(args.name, args) }));
 // After the tunnels: destroy removes it last, and keeps it while other stacks' tunnels remain.
-const health = new MainHealthCheck("main", { connection: plan.main }, { dependsOn: tunnels.map((t) => t.tunnel) });
+// The health timer checks this stack's tunnels (main.monitor: settings, or false for none).
+const health = new MainHealthCheck(
+    "main",
+    { connection: plan.main, tunnels: tunnels.map((t) => t.tunnel), monitor: plan.monitor },
+    { dependsOn: tunnels.map((t) => t.tunnel) },
+);
 
 /** Run this on main (cron, monitoring): exit 0 when every backup's tunnel is up. */
 export const healthCommand = health.command;
+
+/**
+ * The health timer on main: its unit, the fleet status command (`npm run status`
+ * runs it over SSH), and where node_exporter finds the metrics.
+ */
+export const monitor = pulumi.all([health.timer, health.statusCommand]).apply(([timer, statusCommand]) =>
+    timer === "" ? {} : { timer, statusCommand, textfile: `${plan.monitor === false ? "" : (plan.monitor.textfileDirectory ?? DEFAULT_TEXTFILE_DIRECTORY)}/${MONITOR_TEXTFILE_NAME}` },
+);
 
 /** Per backup: its port on main, key fingerprint and main's ssh config block. */
 export const backups = Object.fromEntries(

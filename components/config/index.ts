@@ -4,6 +4,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { HostConnection } from "../connection";
+import { MainMonitorArgs, resolveMonitorSettings } from "../health/monitor";
 import { ReverseTunnelArgs, resolveTunnelSettings } from "../tunnel";
 import { ConfigError, forTunnel, validatePrivateKey } from "../validation";
 import { LabHostInfo, labLookup, LabLookup } from "./lab";
@@ -35,6 +36,8 @@ export interface StackPlan {
     readonly main: HostConnection;
     /** One entry per backup, validated. */
     readonly tunnels: NamedTunnelArgs[];
+    /** The health timer's settings (validated), `false` for none. */
+    readonly monitor: MainMonitorArgs | false;
 }
 
 function parseWith<T>(key: string, schema: z.ZodType<T>, value: unknown): T {
@@ -165,7 +168,9 @@ export function planStack(raw: RawStackConfig, baseDir: string): StackPlan {
     uniqueAcrossBackups("name", settings.map((s) => [s.name]), label);
     uniqueAcrossBackups("tunnel user", settings.map((s) => [s.tunnelUser]), label);
     uniqueAcrossBackups("forwarded port", settings.map((s) => s.forwards.map((f) => f.remotePort)), label);
-    return { main, tunnels };
+    const monitor = mainCfg.monitor === false ? false : mainCfg.monitor ?? {};
+    if (monitor !== false) resolveMonitorSettings(monitor);
+    return { main, tunnels, monitor };
 }
 
 /**

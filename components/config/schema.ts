@@ -55,8 +55,24 @@ export const BackupConfig = HostConfig.extend({
     compromised: z.boolean().optional(),
 }).strict();
 
+/** The health timer on main (see MainMonitorArgs); `false` for none. */
+export const MonitorConfig = z.union([
+    z.literal(false),
+    z
+        .object({
+            intervalSeconds: z.number().int().optional(),
+            textfileDirectory: z.string().optional(),
+            alertCommand: z.string().optional(),
+            alertAfterSeconds: z.number().int().optional(),
+            alertIntervalSeconds: z.number().int().optional(),
+        })
+        .strict(),
+]);
+
 /** Main server. */
 export const MainConfig = HostConfig.extend({
+    /** Health timer: every 30 s by default, Prometheus textfile, optional alert command. */
+    monitor: MonitorConfig.optional(),
     /** Address the backups dial. Default: `host`. */
     publicHost: z.string().optional(),
     /** Port the backups dial. Default: `port`. */

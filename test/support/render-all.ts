@@ -1,5 +1,5 @@
 import { renderAccountApplyScript, renderAccountRevokeScript } from "../../components/account";
-import { renderHealthCommand, renderHealthInstallScript, renderHealthRemoveScript } from "../../components/health";
+import { renderHealthCommand, renderHealthInstallScript, renderHealthRemoveScript, renderMonitorCommand, renderMonitorInstallScript, renderMonitorRemoveScript, resolveMonitorSettings } from "../../components/health";
 import { type TunnelServiceRenderArgs, renderKeyInstallScript, renderServiceInstallScript, renderServiceRemoveScript } from "../../components/service";
 import { renderSshdApplyScript, renderSshdRemoveScript } from "../../components/sshd";
 import { renderClientConfigInstallScript, renderClientConfigRemoveScript, renderReadHostKeysScript } from "../../components/tunnel";
@@ -47,5 +47,10 @@ export function allScripts(): Record<string, string> {
         "health-command": renderHealthCommand(),
         "health-install": renderHealthInstallScript(),
         "health-remove": renderHealthRemoveScript(),
+        "monitor-command": renderMonitorCommand(),
+        "monitor-install": renderMonitorInstallScript(resolveMonitorSettings({ alertCommand: 'echo "$RST_BACKUP"' }), "org/project/stack/main", [
+            { name: "pi", port: 2222, tunnelUser: "tunnel-pi", keyFingerprint: `SHA256:${"A".repeat(43)}`, keyExpiry: "20301231" },
+        ]),
+        "monitor-remove": renderMonitorRemoveScript(resolveMonitorSettings(), "org/project/stack/main"),
     };
 }
