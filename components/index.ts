@@ -10,7 +10,7 @@
  * test/unit/public-api.test.ts holds the exact list.
  */
 export { ReverseTunnel } from "./tunnel";
-export type { ReverseTunnelArgs } from "./tunnel";
+export type { ReverseTunnelArgs, TunnelHandoff } from "./tunnel";
 export { TunnelAccount, ROTATION_OVERLAP_MINUTES } from "./account";
 export type { TunnelAccountArgs } from "./account";
 export { SshdMatchBlock, SshdPlacement } from "./sshd";

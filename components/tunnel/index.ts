@@ -26,18 +26,21 @@ import {
 } from "./render";
 import { claimOnMain } from "./registry";
 import { ownerOf } from "../ownership";
+import { checkHandoff, HANDOFF_VERSION, TunnelHandoff } from "./handoff";
 
 export * from "./render";
+export type { TunnelHandoff } from "./handoff";
 
 /**
  * Inputs of ReverseTunnel.
  *
  * Give `main`, `backup` or both. With both, one component builds the whole tunnel.
  * With `main` only (the main half), the tunnel key is generated and main is set up;
- * the outputs `privateKey` and `mainHostKeys` feed the backup half in another stack.
- * With `backup` only (the backup half), `privateKey`, `mainHostKeys` and
- * `mainPublicHost` must be given. Every other setting defaults from the name alone,
- * the same in both halves.
+ * its `handoff` output feeds the backup half in another stack (through a
+ * StackReference). With `backup` only (the backup half), give that `handoff` (or, the
+ * older way, `port`, `privateKey`, `mainHostKeys` and `mainPublicHost` one by one).
+ * Every other setting defaults from the name alone, the same in both halves; what the
+ * backup half still sets itself is checked against the handoff at preview.
  *
  * `name`, `port`, `extraForwards`, `backupSshPort`, the account names,
  * `keyAlgorithm`, `sshdPlacement` and the flags stay plain values: they name
@@ -65,8 +68,11 @@ export interface ReverseTunnelArgs {
     readonly mainPublicPort?: pulumi.Input<number>;
     /** How Pulumi reaches the backup (directly at home, or through main via `proxy`). Omit it for the main half only. */
     readonly backup?: HostConnection;
-    /** Main's loopback port that reaches the backup's SSH (1024-65535). Required. */
-    readonly port: number;
+    /**
+     * Main's loopback port that reaches the backup's SSH (1024-65535). Required, except
+     * in a backup half given `handoff` (which carries it; if given too, they must agree).
+     */
+    readonly port?: number;
     /**
      * Further forwards (e.g. a web UI), each pinned to its own port on main.
      * @default none
@@ -134,9 +140,17 @@ export interface ReverseTunnelArgs {
      * @default false
      */
     readonly compromised?: boolean;
-    /** Backup half only: the tunnel's private key, the main half's `privateKey` output (secret). */
+    /**
+     * Backup half only: the main half's `handoff` output (e.g.
+     * `mainStack.requireOutput("handoff")`): the port, account names, main's public
+     * address and host keys and the key, in one value. Settings given here as well
+     * must agree with it (an error at preview names the one that does not).
+     * @default none (then `port`, `privateKey`, `mainHostKeys`, `mainPublicHost` are required)
+     */
+    readonly handoff?: pulumi.Input<TunnelHandoff>;
+    /** Backup half only, without `handoff`: the tunnel's private key, the main half's `privateKey` output (secret). */
     readonly privateKey?: pulumi.Input<string>;
-    /** Backup half only: main's host keys, the main half's `mainHostKeys` output. */
+    /** Backup half only, without `handoff`: main's host keys, the main half's `mainHostKeys` output. */
     readonly mainHostKeys?: pulumi.Input<string[]>;
     /** Main half only: the backup's host keys (the backup half's `backupHostKeys` output), so main's `ssh backup-<name>` config can be installed. */
     readonly backupHostKeys?: pulumi.Input<string[]>;
@@ -145,7 +159,7 @@ export interface ReverseTunnelArgs {
      * block, client config, unit): each carries it. An up refuses, before any change, an
      * entry of the same name another owner holds, or a port another tunnel on that main
      * holds; a destroy leaves another owner's entries alone. See docs/ownership.md.
-     * @default "ORG/PROJECT/STACK/NAME": the running stack and this component's resource name
+     * @default "<org>/<project>/<stack>/<name>": the running stack and this component's resource name
      */
     readonly owner?: string;
     /**
@@ -191,20 +205,30 @@ function checkTunnelSettings(args: ReverseTunnelArgs, defaultName: string | unde
     if (args.main !== undefined) validateConnection("main.connection", args.main);
     if (args.backup !== undefined) validateConnection("backup.connection", args.backup);
     const name = validateTunnelName("name", args.name ?? defaultName);
-    const port = validatePort("port", args.port, 1024);
-    const backupSshPort = args.backupSshPort === undefined ? undefined : validatePort("backupSshPort", args.backupSshPort);
-    const forwards: ForwardSpec[] = [{ remotePort: port, localPort: backupSshPort ?? 22, localHost: "127.0.0.1" }, ...(args.extraForwards ?? [])];
-    forwards.forEach((f, i) => validatePort(`forwards[${i}].remotePort`, f.remotePort, 1024));
-    assertUnique("forwards", "remote port", forwards.map((f) => f.remotePort));
-    if (args.main === undefined) {
-        for (const k of ["mainPublicHost", "privateKey", "mainHostKeys"] as const) {
-            if (args[k] === undefined) throw new ConfigError(k, "required for the backup half (no main): take it from the main half's outputs");
+    const fromHandoff = args.handoff !== undefined;
+    if (fromHandoff && args.main !== undefined) {
+        throw new ConfigError("handoff", "only a backup half (no `main`) takes a handoff; the main half and the whole tunnel export it as their `handoff` output");
+    }
+    if (fromHandoff) {
+        for (const k of ["privateKey", "mainHostKeys"] as const) {
+            if (args[k] !== undefined) throw new ConfigError(k, "the handoff carries it: drop it here, or drop `handoff` and give the settings one by one");
         }
     }
-    const mainPublicHost: pulumi.Input<string> = args.mainPublicHost ?? args.main!.host;
-    const mainPublicPort: pulumi.Input<number> = args.mainPublicPort ?? args.main?.port ?? 22;
-    if (isKnown(mainPublicHost)) validateHost("mainPublicHost", mainPublicHost);
-    if (isKnown(mainPublicPort)) validatePort("mainPublicPort", mainPublicPort);
+    // A backup half given a handoff learns its port when the handoff resolves.
+    const port = args.port === undefined && fromHandoff ? undefined : validatePort("port", args.port, 1024);
+    const backupSshPort = args.backupSshPort === undefined ? undefined : validatePort("backupSshPort", args.backupSshPort);
+    const forwards: ForwardSpec[] = [...(port !== undefined ? [{ remotePort: port, localPort: backupSshPort ?? 22, localHost: "127.0.0.1" }] : []), ...(args.extraForwards ?? [])];
+    forwards.forEach((f, i) => validatePort(`forwards[${i}].remotePort`, f.remotePort, 1024));
+    assertUnique("forwards", "remote port", forwards.map((f) => f.remotePort));
+    if (args.main === undefined && !fromHandoff) {
+        for (const k of ["mainPublicHost", "privateKey", "mainHostKeys"] as const) {
+            if (args[k] === undefined) throw new ConfigError(k, "required for the backup half (no main): pass the main half's `handoff` output instead, or this setting from its outputs");
+        }
+    }
+    const mainPublicHost: pulumi.Input<string> | undefined = args.mainPublicHost ?? args.main?.host;
+    const mainPublicPort: pulumi.Input<number> | undefined = args.mainPublicPort ?? args.main?.port ?? (fromHandoff ? undefined : 22);
+    if (mainPublicHost !== undefined && isKnown(mainPublicHost)) validateHost("mainPublicHost", mainPublicHost);
+    if (mainPublicPort !== undefined && isKnown(mainPublicPort)) validatePort("mainPublicPort", mainPublicPort);
     const tunnelUser = validateUserName("tunnelUser", args.tunnelUser ?? defaultTunnelUser(name));
     const serviceUser = validateUserName("serviceUser", args.serviceUser ?? defaultServiceUser(name));
     const loginUser: pulumi.Input<string> = args.loginUser ?? args.backup?.user ?? "root";
@@ -216,7 +240,9 @@ function checkTunnelSettings(args: ReverseTunnelArgs, defaultName: string | unde
         throw new ConfigError("keyAlgorithm", `${JSON.stringify(args.keyAlgorithm)} is not supported; use "ED25519" or "RSA"`);
     }
     const listenPorts = forwards.map((f) => f.remotePort);
-    // Render once with placeholders: every remaining check runs now, not mid-apply.
+    // Render once with placeholders: every remaining check runs now, not mid-apply
+    // (with a handoff, the service's rendering checks the values once they resolve).
+    if (port === undefined) return { name, port, forwards, listenPorts, mainPublicHost, mainPublicPort, tunnelUser, serviceUser, loginUser, backupSshPort };
     renderKeyOptions({
         user: tunnelUser,
         listenPorts,
@@ -226,8 +252,8 @@ function checkTunnelSettings(args: ReverseTunnelArgs, defaultName: string | unde
     });
     renderSshClientConfig({
         name,
-        mainHost: isKnown(mainPublicHost) ? (mainPublicHost as string) : "pending.invalid",
-        mainPort: isKnown(mainPublicPort) ? (mainPublicPort as number) : 22,
+        mainHost: mainPublicHost !== undefined && isKnown(mainPublicHost) ? (mainPublicHost as string) : "pending.invalid",
+        mainPort: mainPublicPort !== undefined && isKnown(mainPublicPort) ? (mainPublicPort as number) : 22,
         tunnelUser,
         serviceUser,
         forwards,
@@ -273,6 +299,11 @@ export class ReverseTunnel extends pulumi.ComponentResource {
     readonly keyExpiry: pulumi.Output<string>;
     /** A reminder to rotate before the expiry; empty without an expiry. */
     readonly rotationReminder: pulumi.Output<string>;
+    /**
+     * Everything the backup half needs, in one value (secret: it holds the key). Export
+     * it from the stack that owns main and pass it to the backup half's `handoff`.
+     */
+    readonly handoff: pulumi.Output<TunnelHandoff>;
 
     constructor(name: string, args: ReverseTunnelArgs, opts?: pulumi.ComponentResourceOptions) {
         super("reverse-ssh-tunnel:index:ReverseTunnel", name, {}, opts);
@@ -286,6 +317,31 @@ export class ReverseTunnel extends pulumi.ComponentResource {
         // One owner for every entry of this tunnel, on main and on the backup.
         const owner = ownerOf(name, args.owner);
         const ownership = { owner, ...(args.adopt === true ? { adopt: true } : {}) };
+        // A backup half's handoff, checked against what this half says itself; its
+        // non-secret part feeds the plain settings without making them secret.
+        const handoffIn =
+            args.handoff === undefined
+                ? undefined
+                : pulumi.secret(args.handoff).apply((h) =>
+                      named(() =>
+                          checkHandoff(h, {
+                              name: s.name,
+                              tunnelUser: s.tunnelUser,
+                              serviceUser: s.serviceUser,
+                              ...(s.port !== undefined ? { port: s.port } : {}),
+                              ...(args.extraForwards !== undefined ? { extraPorts: args.extraForwards.map((f) => f.remotePort) } : { extraPorts: [] }),
+                              ...(typeof args.mainPublicHost === "string" ? { mainPublicHost: args.mainPublicHost } : {}),
+                              ...(typeof args.mainPublicPort === "number" ? { mainPublicPort: args.mainPublicPort } : {}),
+                          }),
+                      ),
+                  );
+        const handoffPublic = handoffIn === undefined ? undefined : pulumi.unsecret(handoffIn.apply(({ privateKey: _key, ...rest }) => rest));
+        const mainPublicHost: pulumi.Input<string> = s.mainPublicHost ?? handoffPublic!.apply((h) => h.mainPublicHost);
+        const mainPublicPort: pulumi.Input<number> = s.mainPublicPort ?? handoffPublic!.apply((h) => h.mainPublicPort);
+        const forwardsOut: pulumi.Output<ForwardSpec[]> =
+            s.port !== undefined
+                ? pulumi.output(s.forwards)
+                : handoffPublic!.apply((h) => [{ remotePort: h.port, localPort: s.backupSshPort ?? 22, localHost: "127.0.0.1" }, ...(args.extraForwards ?? [])]);
         // Dial retries where the library relies on reconnecting (upstream: limit N = N+1
         // attempts, backoff 0.1 s x1.5 capped at 5 s, ~11 s for 10). Main: 15 (~36 s), for an
         // sshd restart under load. Backup: 20 (~61 s), for a reboot (a Pi takes 30-60 s) and,
@@ -307,7 +363,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
             ({ publicKey, privateKey, fingerprint: keyFingerprint } = keys);
         } else {
             // Checked before the service gets it: a bad key fails the install before it runs.
-            const checked = pulumi.secret(args.privateKey!).apply((k) => ({ key: k, ...named(() => parsePrivateKeyFingerprint("privateKey", k)) }));
+            const checked = pulumi.secret(handoffIn !== undefined ? handoffIn.apply((h) => h.privateKey) : args.privateKey!).apply((k) => ({ key: k, ...named(() => parsePrivateKeyFingerprint("privateKey", k)) }));
             privateKey = checked.apply((c) => c.key);
             publicKey = pulumi.unsecret(checked.apply((c) => c.publicKey));
             keyFingerprint = pulumi.unsecret(checked.apply((c) => c.fingerprint));
@@ -348,7 +404,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                 { parent: this, dependsOn: [policy] },
             );
         } else {
-            mainHostKeys = pulumi.output(args.mainHostKeys!).apply((keys) => named(() => parseHostKeyList("mainHostKeys", keys.join("\n"))).map((k) => k.line));
+            mainHostKeys = (handoffPublic !== undefined ? handoffPublic.apply((h) => h.mainHostKeys) : pulumi.output(args.mainHostKeys!)).apply((keys) => named(() => parseHostKeyList("mainHostKeys", keys.join("\n"))).map((k) => k.line));
         }
 
         let service: TunnelService | undefined;
@@ -366,11 +422,11 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                 {
                     connection: backup,
                     name: s.name,
-                    mainHost: s.mainPublicHost,
-                    mainPort: s.mainPublicPort,
+                    mainHost: mainPublicHost,
+                    mainPort: mainPublicPort,
                     tunnelUser: s.tunnelUser,
                     serviceUser: s.serviceUser,
-                    forwards: backupSshd.apply(([sshd]) => [{ ...s.forwards[0]!, localHost: sshd.host, localPort: s.backupSshPort ?? sshd.port }, ...s.forwards.slice(1)]),
+                    forwards: pulumi.all([backupSshd, forwardsOut]).apply(([[sshd], fw]) => [{ ...fw[0]!, localHost: sshd.host, localPort: s.backupSshPort ?? sshd.port }, ...fw.slice(1)]),
                     mainHostKeys,
                     privateKey,
                     ...(args.compromised !== undefined ? { compromised: args.compromised } : {}),
@@ -392,10 +448,16 @@ export class ReverseTunnel extends pulumi.ComponentResource {
         }
         // Main's client entry needs the backup's host keys: read from it, or given.
         const haveBackupKeys = backup !== undefined || args.backupHostKeys !== undefined;
+        if (main !== undefined && !haveBackupKeys && args.installClientConfig !== false) {
+            pulumi.log.warn(
+                `backup ${JSON.stringify(s.name)}: main's \`ssh backup-${s.name}\` entry is not installed: this main half has no backupHostKeys to pin. Pass the backup half's \`backupHostKeys\` output (a StackReference), or set installClientConfig: false to say you do not want it`,
+                this,
+            );
+        }
         const clientArgs = haveBackupKeys
-            ? pulumi.all([backupHostKeys, s.loginUser]).apply(([keys, loginUser]) => ({
+            ? pulumi.all([backupHostKeys, s.loginUser, forwardsOut]).apply(([keys, loginUser, fw]) => ({
                   name: s.name,
-                  port: s.port,
+                  port: fw[0]!.remotePort,
                   loginUser,
                   backupHostKeys: named(() => parseHostKeyList("backupHostKeys", keys.join("\n"))).map((k) => k.line),
               }))
@@ -414,8 +476,8 @@ export class ReverseTunnel extends pulumi.ComponentResource {
         }
 
         this.backupName = pulumi.output(s.name);
-        this.port = pulumi.output(s.port);
-        this.ports = pulumi.output(listenPorts);
+        this.port = forwardsOut.apply((fw) => fw[0]!.remotePort);
+        this.ports = forwardsOut.apply((fw) => fw.map((f) => f.remotePort));
         this.tunnelUser = pulumi.output(s.tunnelUser);
         this.unitName = pulumi.output(servicePaths(s.name).unitName);
         this.keyFingerprint = keyFingerprint;
@@ -431,6 +493,27 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                 ? ""
                 : `the tunnel key of backup ${s.name} stops working after ${expiry.slice(0, 4)}-${expiry.slice(4, 6)}-${expiry.slice(6)}: change keyRotation (and keyExpiry) and run pulumi up before then`,
         );
+        this.handoff =
+            handoffIn ??
+            pulumi.secret(
+                pulumi.all([mainPublicHost, mainPublicPort, privateKey, mainHostKeys, keyFingerprint]).apply(([host, hostPort, key, hostKeys, fingerprint]) =>
+                    named(
+                        (): TunnelHandoff => ({
+                            version: HANDOFF_VERSION,
+                            name: s.name,
+                            port: s.port!,
+                            ports: listenPorts,
+                            tunnelUser: s.tunnelUser,
+                            serviceUser: s.serviceUser,
+                            mainPublicHost: validateHost("mainPublicHost", host),
+                            mainPublicPort: validatePort("mainPublicPort", hostPort),
+                            mainHostKeys: hostKeys,
+                            privateKey: key,
+                            keyFingerprint: fingerprint,
+                        }),
+                    ),
+                ),
+            );
         this.registerOutputs({
             backupName: this.backupName,
             port: this.port,
@@ -445,6 +528,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
             sshConfig: this.sshConfig,
             keyExpiry: this.keyExpiry,
             rotationReminder: this.rotationReminder,
+            handoff: this.handoff,
         });
     }
 }

@@ -1,50 +1,59 @@
 /**
- * One tunnel from its two halves, the way two stacks build it: the main half (what
- * the stack that owns main runs) generates the key and sets up main; the backup half
- * (what a stack at home runs) takes the main half's `privateKey` and `mainHostKeys`.
- * Across stacks these arrive through a StackReference and the main stack runs first;
- * in one program `dependsOn` gives the same order.
+ * One tunnel from its two halves in two stacks of this project, the way a team splits
+ * it: the stack that owns main (`role: main`) runs the main half, which generates the
+ * key, sets up main and exports one `handoff` value; the stack at home
+ * (`role: home`) reads that value through a StackReference and runs the backup half,
+ * repeating nothing. The main stack runs first. A setting the home stack still gives
+ * (here `port`, when set) must agree with the handoff, or its preview fails naming it.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ReverseTunnel } from "reverse-ssh-tunnel";
+import { ReverseTunnel, TunnelHandoff } from "reverse-ssh-tunnel";
 
 const cfg = new pulumi.Config();
-const port = cfg.requireNumber("port");
+const role = cfg.require("role");
 
-const mainHalf = new ReverseTunnel("nas-main", {
-    name: "nas",
-    main: {
-        host: cfg.require("mainHost"),
-        user: cfg.get("mainUser") ?? "root",
-        hostKey: cfg.require("mainHostKey"),
-        privateKey: cfg.requireSecret("mainPrivateKey"),
-    },
-    port,
-    loginUser: cfg.get("loginUser") ?? "pi",
-    // Known to the owner of main (e.g. the backup stack's `backupHostKeys` output):
-    // lets main's `ssh backup-nas` entry be installed and pinned.
-    backupHostKeys: [cfg.require("backupHostKey")],
-});
+function mainHalf() {
+    const nas = new ReverseTunnel("nas", {
+        main: {
+            host: cfg.require("mainHost"),
+            user: cfg.get("mainUser") ?? "root",
+            hostKey: cfg.require("mainHostKey"),
+            privateKey: cfg.requireSecret("mainPrivateKey"),
+        },
+        // The backups dial this address; it travels in the handoff.
+        mainPublicHost: cfg.get("mainPublicHost") ?? cfg.require("mainHost"),
+        port: cfg.requireNumber("port"),
+        loginUser: cfg.get("loginUser") ?? "pi",
+        // Known to the owner of main (e.g. the home stack's `backupHostKeys` output):
+        // lets main's `ssh backup-nas` entry be installed and pinned.
+        backupHostKeys: [cfg.require("backupHostKey")],
+    });
+    return { handoff: nas.handoff, sshConfig: nas.sshConfig, keyFingerprint: nas.keyFingerprint };
+}
 
-const backupHalf = new ReverseTunnel(
-    "nas-backup",
-    {
-        name: "nas",
+function homeHalf() {
+    const mainStack = new pulumi.StackReference(cfg.require("mainStack"));
+    const port = cfg.getNumber("port");
+    const nas = new ReverseTunnel("nas", {
         backup: {
             host: cfg.require("backupHost"),
             user: cfg.get("backupUser") ?? "root",
             hostKey: cfg.require("backupHostKey"),
             privateKey: cfg.requireSecret("backupPrivateKey"),
         },
-        port,
-        mainPublicHost: cfg.require("mainPublicHost"),
-        privateKey: mainHalf.privateKey,
-        mainHostKeys: mainHalf.mainHostKeys,
-    },
-    { dependsOn: [mainHalf] },
-);
+        handoff: mainStack.requireOutput("handoff") as pulumi.Output<TunnelHandoff>,
+        ...(port !== undefined ? { port } : {}),
+    });
+    return { backupHostKeys: nas.backupHostKeys, keyFingerprint: nas.keyFingerprint, port: nas.port };
+}
 
-/** Main's `ssh backup-nas` config block. */
-export const sshConfig = mainHalf.sshConfig;
-/** The same key seen from both halves. */
-export const keyFingerprints = [mainHalf.keyFingerprint, backupHalf.keyFingerprint];
+const out = role === "main" ? mainHalf() : role === "home" ? homeHalf() : (() => { throw new Error(`role: "main" or "home", not ${JSON.stringify(role)}`); })();
+
+/** Main stack: everything the home stack needs, in one secret value. */
+export const handoff = "handoff" in out ? out.handoff : undefined;
+/** Main stack: main's `ssh backup-nas` config block. */
+export const sshConfig = "sshConfig" in out ? out.sshConfig : undefined;
+/** Home stack: the backup's host keys, for the main stack's `backupHostKeys`. */
+export const backupHostKeys = "backupHostKeys" in out ? out.backupHostKeys : undefined;
+/** Both: the tunnel key's fingerprint, the same on both sides. */
+export const keyFingerprint = out.keyFingerprint;

@@ -151,7 +151,7 @@ export async function applyTunnel(t: LabTunnel, lab: LabDescription = loadLab())
         // The lab's args are plain values, so the settings are too.
         renderServiceInstallScript({ name: s.name, mainHost: s.mainPublicHost as string, mainPort: s.mainPublicPort as number, tunnelUser: s.tunnelUser, serviceUser: s.serviceUser, forwards, mainHostKeys }),
     );
-    const clientArgs = { name: s.name, port: s.port, loginUser: s.loginUser as string, backupHostKeys };
+    const clientArgs = { name: s.name, port: s.port!, loginUser: s.loginUser as string, backupHostKeys };
     await run("client-config", lab.main, renderClientConfigInstallScript(clientArgs));
     return { settings: s, key, mainHostKeys, backupHostKeys, sshConfig: renderMainClientConfig(clientArgs), steps };
 }

@@ -37,6 +37,7 @@ const TYPES = [
     "SshHop",
     "SshdMatchBlockArgs",
     "TunnelAccountArgs",
+    "TunnelHandoff",
     "TunnelKeyPairArgs",
     "TunnelServiceArgs",
 ];
