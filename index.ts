@@ -25,7 +25,15 @@ const tunnels = plan.tunnels.map((args) => ({ args, tunnel: new ReverseTunnel(ar
 // The health timer checks this stack's tunnels (main.monitor: settings, or false for none).
 const health = new MainHealthCheck(
     "main",
-    { connection: plan.main, tunnels: tunnels.map((t) => t.tunnel), monitor: plan.monitor },
+    {
+        connection: plan.main,
+        ...(plan.monitor === false
+            ? {}
+            : {
+                  monitor: plan.monitor,
+                  backups: tunnels.map(({ tunnel: t }) => ({ name: t.backupName, port: t.port, tunnelUser: t.tunnelUser, keyFingerprint: t.keyFingerprint, keyExpiry: t.keyExpiry })),
+              }),
+    },
     { dependsOn: tunnels.map((t) => t.tunnel) },
 );
 

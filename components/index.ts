@@ -20,6 +20,6 @@ export type { TunnelServiceArgs, ForwardSpec } from "./service";
 export { TunnelKeyPair, TunnelKeyAlgorithm } from "./keypair";
 export type { TunnelKeyPairArgs } from "./keypair";
 export { MainHealthCheck } from "./health";
-export type { MainHealthCheckArgs } from "./health";
+export type { MainHealthCheckArgs, MainMonitorArgs, MonitoredBackupArgs } from "./health";
 export type { HostConnection, SshHop } from "./connection";
 export { ConfigError } from "./validation";

@@ -1,9 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HostConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
-import type { ReverseTunnel } from "../tunnel";
 import { HEALTH_COMMAND_PATH, renderHealthInstallScript, renderHealthRemoveScript } from "./render";
-import { MainMonitorArgs, MONITOR_COMMAND_PATH, MonitoredBackup, renderMonitorInstallScript, renderMonitorRemoveScript, resolveMonitorSettings } from "./monitor";
+import { MainMonitorArgs, MONITOR_COMMAND_PATH, MonitoredBackupArgs, renderMonitorInstallScript, renderMonitorRemoveScript, resolveMonitorSettings } from "./monitor";
 import { MONITOR_TIMER } from "./units";
 
 export * from "./render";
@@ -17,28 +16,28 @@ export interface MainHealthCheckArgs {
     /** How Pulumi reaches main. */
     readonly connection: HostConnection;
     /**
-     * The tunnels into main that the health timer checks (the stack's; other stacks on
-     * the same main list theirs). Give them as `dependsOn` too.
+     * The backups whose tunnels the health timer checks, from each tunnel's outputs
+     * (`backupName`, `port`, `tunnelUser`, `keyFingerprint`, `keyExpiry`). Give the
+     * tunnels as `dependsOn` too. Other stacks on the same main list theirs.
      * @default none: no health timer
      */
-    readonly tunnels?: ReverseTunnel[];
+    readonly backups?: MonitoredBackupArgs[];
     /**
-     * Settings of the health timer (Prometheus textfile, alert command); `false` for
-     * no timer even with `tunnels`.
+     * Settings of the health timer (Prometheus textfile, alert command).
      * @default every 30 s, textfile in /var/lib/prometheus/node-exporter, no alert command
      */
-    readonly monitor?: MainMonitorArgs | false;
+    readonly monitor?: MainMonitorArgs;
 }
 
 /**
  * Installs `reverse-ssh-tunnel-health` on main (one per main, shared by all its
  * tunnels, also those of other stacks): lists each backup, whether its listener is
  * up and whether ssh through it reaches the pinned host; non-zero exit when one is
- * down. With `tunnels`, also the health timer (`reverse-ssh-tunnel-monitor.timer`):
+ * down. With `backups`, also the health timer (`reverse-ssh-tunnel-monitor.timer`):
  * every 30 s it checks each tunnel end to end, writes node_exporter's textfile and
- * runs the alert command (see docs/observability.md). Give the tunnels as
- * `dependsOn`: the timer's list follows them (a removed backup leaves it before its
- * tunnel goes, so no alert), and the timer is removed with the last list on main.
+ * runs the alert command (docs/observability.md). Give the tunnels as `dependsOn`:
+ * the timer's list follows them (a removed backup leaves the list before its tunnel
+ * goes, so its removal raises no alert), and the timer goes with the last list on main.
  */
 export class MainHealthCheck extends pulumi.ComponentResource {
     /** The command to run on main (e.g. from cron or a monitoring agent). */
@@ -57,15 +56,14 @@ export class MainHealthCheck extends pulumi.ComponentResource {
             { connection: args.connection, connectionKey: "main.connection", create: renderHealthInstallScript(), delete: renderHealthRemoveScript() },
             after,
         );
-        const monitorArgs = args.monitor === false ? undefined : (args.monitor ?? {});
-        const withTimer = args.tunnels !== undefined && monitorArgs !== undefined;
+        const withTimer = args.backups !== undefined;
         if (withTimer) {
-            const settings = resolveMonitorSettings(monitorArgs);
+            const settings = resolveMonitorSettings(args.monitor);
             // The owner of this list on main: the stack and this component, so that two
             // stacks (or two health checks of one) never overwrite each other's list.
             const owner = `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
-            const backups = pulumi.all(args.tunnels!.map((t) => pulumi.all([t.backupName, t.port, t.tunnelUser, t.keyFingerprint, t.keyExpiry]))).apply((rows) =>
-                rows.map(([n, port, user, fp, expiry]): MonitoredBackup => ({ name: n, port, tunnelUser: user, keyFingerprint: fp, keyExpiry: expiry })),
+            const backups = pulumi.output(args.backups!).apply((list) =>
+                list.map((b) => ({ name: b.name, port: b.port, tunnelUser: b.tunnelUser, keyFingerprint: b.keyFingerprint, ...(b.keyExpiry ? { keyExpiry: b.keyExpiry } : {}) })),
             );
             remoteScript(
                 `${name}-monitor`,
@@ -75,7 +73,7 @@ export class MainHealthCheck extends pulumi.ComponentResource {
                     create: backups.apply((b) => renderMonitorInstallScript(settings, owner, b)),
                     delete: renderMonitorRemoveScript(settings, owner),
                 },
-                { ...after, dependsOn: [...toArray(opts?.dependsOn), ...args.tunnels!] },
+                after,
             );
         }
         this.command = pulumi.output(HEALTH_COMMAND_PATH);
@@ -83,9 +81,4 @@ export class MainHealthCheck extends pulumi.ComponentResource {
         this.timer = pulumi.output(withTimer ? MONITOR_TIMER : "");
         this.registerOutputs({ command: this.command, statusCommand: this.statusCommand, timer: this.timer });
     }
-}
-
-function toArray(d: pulumi.Input<pulumi.Input<pulumi.Resource>[]> | pulumi.Input<pulumi.Resource> | undefined): pulumi.Input<pulumi.Resource>[] {
-    if (d === undefined) return [];
-    return Array.isArray(d) ? d : [d as pulumi.Input<pulumi.Resource>];
 }

@@ -7,6 +7,7 @@
  * with the last list.
  */
 import { createHash } from "node:crypto";
+import type * as pulumi from "@pulumi/pulumi";
 import { dayAfter } from "../account/render";
 import { bash, heredoc, renderScript, shQuote } from "../shell";
 import { ConfigError, validatePort, validateTunnelName, validateUserName } from "../validation";
@@ -62,19 +63,25 @@ export interface MainMonitorArgs {
     readonly alertIntervalSeconds?: number;
 }
 
-/** One backup as the monitor knows it (from its tunnel's outputs). */
-export interface MonitoredBackup {
-    /** Backup name. */
-    readonly name: string;
-    /** Main's loopback port of the backup's SSH. */
-    readonly port: number;
-    /** The tunnel account on main. */
-    readonly tunnelUser: string;
-    /** SHA256 fingerprint of the tunnel key. */
-    readonly keyFingerprint: string;
-    /** Last day main accepts the key (`YYYYMMDD`); empty or absent without an expiry. */
-    readonly keyExpiry?: string;
+/** One backup as the health timer knows it: its tunnel's outputs of the same names. */
+export interface MonitoredBackupArgs {
+    /** Backup name (the tunnel's `backupName`). */
+    readonly name: pulumi.Input<string>;
+    /** Main's loopback port of the backup's SSH (the tunnel's `port`). */
+    readonly port: pulumi.Input<number>;
+    /** The tunnel account on main (the tunnel's `tunnelUser`). */
+    readonly tunnelUser: pulumi.Input<string>;
+    /** SHA256 fingerprint of the tunnel key (the tunnel's `keyFingerprint`). */
+    readonly keyFingerprint: pulumi.Input<string>;
+    /**
+     * Last day main accepts the key, `YYYYMMDD` (the tunnel's `keyExpiry`); empty for none.
+     * @default no expiry
+     */
+    readonly keyExpiry?: pulumi.Input<string>;
 }
+
+/** {@link MonitoredBackupArgs} resolved. */
+export type MonitoredBackup = { readonly [K in keyof MonitoredBackupArgs]: pulumi.Unwrap<MonitoredBackupArgs[K]> };
 
 /** {@link MainMonitorArgs} with every default filled in, validated. */
 export type MonitorSettings = Required<Omit<MainMonitorArgs, "alertCommand">> & { readonly alertCommand: string };

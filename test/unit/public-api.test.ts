@@ -33,6 +33,8 @@ const TYPES = [
     "ForwardSpec",
     "HostConnection",
     "MainHealthCheckArgs",
+    "MainMonitorArgs",
+    "MonitoredBackupArgs",
     "ReverseTunnelArgs",
     "SshHop",
     "SshdMatchBlockArgs",
