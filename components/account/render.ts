@@ -1,5 +1,5 @@
 import { ACCOUNT_MARKER, bash, heredoc, renderScript, shQuote } from "../shell";
-import { GECOS_OWNER_PREFIX, OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables } from "../ownership/render";
+import { GECOS_OWNER_PREFIX, OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables, PORT_FUNCTIONS } from "../ownership/render";
 import { AUTHORIZED_KEYS_DIR, FORCED_COMMAND, permitListenValue } from "../sshd/policy";
 import { ConfigError, parsePublicKey, validatePort, validateUserName } from "../validation";
 
@@ -149,7 +149,7 @@ export function renderAccountApplyScript(args: TunnelAccountRenderArgs): string 
     const gecos = accountGecos(args);
     const owned = args.owner !== undefined;
     return renderScript(
-        ...(owned ? [OWNERSHIP_FUNCTIONS] : []),
+        ...(owned ? [OWNERSHIP_FUNCTIONS, PORT_FUNCTIONS] : []),
         `rst_user=${shQuote(args.user)}
 rst_gecos=${shQuote(gecos)}
 rst_keys_dir=${shQuote(AUTHORIZED_KEYS_DIR)}

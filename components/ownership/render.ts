@@ -68,14 +68,10 @@ rst_adopt=${args.adopt === true ? 1 : 0}`;
 }
 
 /**
- * Bash functions for the ownership checks, defined after the prelude. Paths come from
- * variables set here (tests point them into a scratch tree). They read `rst_owner`
- * and `rst_adopt` (see {@link ownershipVariables}) when called.
+ * Bash functions for the ownership checks, defined after the prelude. They read
+ * `rst_owner` and `rst_adopt` (see {@link ownershipVariables}) when called.
  */
-export const OWNERSHIP_FUNCTIONS = librarySection(String.raw`rst_own_sshd_config=/etc/ssh/sshd_config
-rst_own_dropin_glob='/etc/ssh/sshd_config.d/00-reverse-ssh-tunnel-*.conf'
-rst_own_keys_dir=/etc/ssh/reverse-ssh-tunnel/authorized_keys
-rst_own_prefix='${OWNER_LINE_PREFIX}'
+export const OWNERSHIP_FUNCTIONS = librarySection(String.raw`rst_own_prefix='${OWNER_LINE_PREFIX}'
 # rst_mark_of FILE: the owner FILE's mark line names, or nothing (no file, no mark).
 rst_mark_of() {
     [ -f "$1" ] || return 0
@@ -83,7 +79,7 @@ rst_mark_of() {
 }
 # rst_gecos_owner USER: the owner in the account's GECOS field, or nothing.
 rst_gecos_owner() {
-    getent passwd "$1" | cut -d: -f5 | sed -n 's/^.* ${GECOS_OWNER_PREFIX}\([^ ]*\)$/\1/p'
+    { getent passwd "$1" || true; } | cut -d: -f5 | sed -n 's/^.* ${GECOS_OWNER_PREFIX}\([^ ]*\)$/\1/p'
 }
 # rst_has_lines FILE LINES: every line of LINES is a whole line of FILE.
 rst_has_lines() {
@@ -116,7 +112,17 @@ rst_unmarked() {
 rst_held_by_other() {
     [ -n "$2" ] && [ "$2" != "$rst_owner" ] || return 1
     rst_note "$1 belongs to $2 now, not to $rst_owner: left as it is"
-}
+}`);
+
+/**
+ * Bash functions that find the ports other tunnel accounts hold on main (their sshd
+ * blocks and key files), for the sshd and account applies only. Needs
+ * {@link OWNERSHIP_FUNCTIONS} before it. Paths come from variables set here (tests
+ * point them into a scratch tree).
+ */
+export const PORT_FUNCTIONS = librarySection(String.raw`rst_own_sshd_config=/etc/ssh/sshd_config
+rst_own_dropin_glob='/etc/ssh/sshd_config.d/00-reverse-ssh-tunnel-*.conf'
+rst_own_keys_dir=/etc/ssh/reverse-ssh-tunnel/authorized_keys
 # rst_port_holders USER PORT...: "PORT USER OWNER FILE" for each PORT that another
 # tunnel account's sshd block (drop-in or managed block) or key file on this host
 # lets listen; OWNER is "-" for an entry without a mark.

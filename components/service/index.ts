@@ -70,7 +70,7 @@ export interface TunnelServiceArgs {
     /**
      * Who owns what this component writes on the host: every entry carries it, and an
      * apply refuses an entry another owner holds (before any change), a destroy leaves it.
-     * @default "ORG/PROJECT/STACK/NAME" of the running stack and this component's name
+     * @default "<org>/<project>/<stack>/<name>": the running stack and this component's resource name
      */
     readonly owner?: string;
     /**

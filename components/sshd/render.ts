@@ -1,6 +1,6 @@
 import { bash, heredoc, renderScript, shQuote } from "../shell";
 import { validatePort, validateUserName } from "../validation";
-import { OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables } from "../ownership/render";
+import { OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables, PORT_FUNCTIONS } from "../ownership/render";
 import { SSHD_FUNCTIONS } from "./functions";
 import { SSHD_JUDGE } from "./judge";
 import { AUTHORIZED_KEYS_DIR, permitListenValue, REQUIRED_UNSET, tunnelPolicy, TunnelPolicyArgs } from "./policy";
@@ -197,8 +197,9 @@ export function renderSshdApplyScript(args: SshdMatchBlockRenderArgs): string {
     const owned = args.owner !== undefined;
     return renderScript(
         SSHD_FUNCTIONS,
+        // Before the judge: the removal script starts the same way, so a bundle carries it once.
+        ...(owned ? [OWNERSHIP_FUNCTIONS, PORT_FUNCTIONS] : []),
         SSHD_JUDGE,
-        ...(owned ? [OWNERSHIP_FUNCTIONS] : []),
         `rst_user=${shQuote(args.user)}
 rst_placement=${shQuote(placement)}
 rst_dropin=${shQuote(dropinPath(args.user))}
