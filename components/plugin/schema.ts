@@ -36,6 +36,9 @@ export const INTEGER_PROPERTIES: ReadonlySet<string> = new Set([
     "localPort",
     "dialErrorLimit",
     "perDialTimeout",
+    "intervalSeconds",
+    "alertAfterSeconds",
+    "alertIntervalSeconds",
 ]);
 
 /** `number` properties that may hold fractions (none yet). */
