@@ -153,6 +153,7 @@ export function planStack(raw: RawStackConfig, baseDir: string): StackPlan {
                 ...(b.allowedSources !== undefined ? { allowedSources: b.allowedSources } : {}),
                 ...(mainCfg.sshdPlacement !== undefined ? { sshdPlacement: mainCfg.sshdPlacement } : {}),
                 ...(b.compromised !== undefined ? { compromised: b.compromised } : {}),
+                ...(b.adopt !== undefined ? { adopt: b.adopt } : {}),
             };
             try {
                 resolveTunnelSettings(args);

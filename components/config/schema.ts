@@ -53,6 +53,8 @@ export const BackupConfig = HostConfig.extend({
     keyExpiry: z.string().optional(),
     allowedSources: z.array(z.string()).optional(),
     compromised: z.boolean().optional(),
+    /** Take over this backup's entries on main and the backup from the stack that owns them (docs/ownership.md). Default false. */
+    adopt: z.boolean().optional(),
 }).strict();
 
 /** The health timer on main (see MainMonitorArgs); `false` for none. */
