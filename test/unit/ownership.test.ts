@@ -19,6 +19,8 @@ import { clientConfigPath, renderClientConfigInstallScript, renderClientConfigRe
 import { SCRIPT_PRELUDE } from "../../components/shell";
 import { makeKeyPair, SAMPLE_KEY } from "../support/fixtures";
 import { SERVICE_ARGS } from "../support/render-all";
+import { ReverseTunnel } from "../../components/tunnel";
+import { installMocks, resolve, settle, unwrap } from "../support/mocks";
 
 const A = "organization/fleet/stack-a/pi";
 const B = "organization/fleet/stack-b/pi";
@@ -216,5 +218,32 @@ describe("a delete leaves another owner's entries", () => {
         const own = inScratch(renderClientConfigRemoveScript("pi", B), { [clientConfigPath("pi")]: renderMainClientConfig({ name: "pi", port: 2222, backupHostKeys: [SAMPLE_KEY], owner: B }) });
         expect(own.status, own.stderr).toBe(0);
         expect(own.after.size).toBe(0);
+    });
+});
+
+describe("ReverseTunnel gives every command on main and on the backup one owner", () => {
+    const build = async (adopt?: boolean) => {
+        const seen = installMocks();
+        const t = new ReverseTunnel("pi", {
+            main: { host: "203.0.113.10", user: "admin", hostKey: SAMPLE_KEY },
+            backup: { host: "192.168.1.20", user: "pi", hostKey: SAMPLE_KEY },
+            port: 2222,
+            ...(adopt !== undefined ? { adopt } : {}),
+        });
+        await resolve(t.sshConfig);
+        await settle();
+        return Object.fromEntries(seen.filter((r) => r.type === "command:remote:Command").map((r) => [r.name, String(unwrap(r.inputs.stdin))]));
+    };
+
+    it("the stack (mocks: organization/reverse-ssh-tunnel/test) and the resource name, adopt off unless asked", async () => {
+        const stdin = await build();
+        const owner = "organization/reverse-ssh-tunnel/test/pi";
+        for (const name of ["pi-sshd", "pi-account", "pi-client-config", "pi-tunnel-key", "pi-service", "pi-key-finalize"]) {
+            expect(stdin[name], name).toMatch(new RegExp(`^rst_owner='?${owner}'?$`, "m"));
+            expect(stdin[name], name).not.toContain("rst_adopt=1");
+        }
+        expect(stdin["pi-sshd"]).toContain(ownerLine(owner));
+        const adopted = await build(true);
+        for (const name of ["pi-sshd", "pi-account", "pi-client-config", "pi-tunnel-key", "pi-service"]) expect(adopted[name], name).toContain("rst_adopt=1");
     });
 });
