@@ -1,4 +1,4 @@
-/** Prints the README's attack table from .state/reports/attacks-{ours,seed}.json. */
+/** Prints docs/security.md's attack table from .state/reports/attacks-{ours,seed}.json. */
 import * as fs from "node:fs";
 import * as path from "node:path";
 

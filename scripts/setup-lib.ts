@@ -224,7 +224,7 @@ const scalar = (v: string | number) => (typeof v === "number" ? String(v) : JSON
 export function renderStackFile(c: StackConfig, pins: { main: HostPin; backups: HostPin[] }, when: string): string {
     const lines = [
         `# Written by 'npm run setup' on ${when}. Host keys were fetched with ssh-keyscan and`,
-        `# their fingerprints confirmed by the operator. Schema: Pulumi.yaml; README "Configuration".`,
+        `# their fingerprints confirmed by the operator. Schema: Pulumi.yaml; docs/operations.md "Configuration".`,
         "config:",
         "  reverse-ssh-tunnel:main:",
         ...Object.entries(c.main).map(([k, v]) => `    ${k}: ${scalar(v)}${k === "hostKey" ? `  # ${pins.main.type} ${pins.main.fingerprint}` : ""}`),

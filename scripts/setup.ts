@@ -5,7 +5,7 @@
  * hosts are refused), shows the fingerprints with the command that prints the same on
  * the host, requires a confirmation (or `--yes` with `--expect-fingerprint` per host),
  * validates the result with the stack's own planStack and writes Pulumi.<stack>.yaml.
- * Usage: scripts/setup-lib.ts USAGE, README "Set up real hosts".
+ * Usage: scripts/setup-lib.ts USAGE, docs/operations.md "Set up real hosts".
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";

@@ -20,7 +20,7 @@ import { describeSummary, DiffSummary, runDifferential } from "../diff/run";
 
 /** The seed every run checks, so that a result is reproducible across runs. */
 const FIXED_SEED = 20261203;
-/** Cases per seed and sshd version in `npm test` (the budget of a CI run; see the README). */
+/** Cases per seed and sshd version in `npm test` (the budget of a CI run; see docs/security.md). */
 const PER_SEED = Number(process.env.RST_DIFF_COUNT ?? 40);
 const NEW_SEED = Number(process.env.RST_DIFF_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const reports = path.resolve(__dirname, "../../.state/reports");
