@@ -259,6 +259,12 @@ work=$(mktemp -d "$state_dir/.round.XXXXXX") || fail "mktemp in $state_dir"
 metrics_tmp=""
 trap 'rm -rf -- "$work"; [ -z "$metrics_tmp" ] || rm -f -- "$metrics_tmp"' EXIT
 now=$(date +%s)
+# The textfile directory first: nothing is probed for a file that cannot be written safely.
+# Readable for node_exporter's user, parents too (this script's umask is 077).
+[ -d "$textfile_dir" ] || (umask 022 && mkdir -p -- "$textfile_dir")
+[ ! -L "$textfile_dir" ] || fail "$textfile_dir is a symbolic link"
+# Never in a world-writable directory: another user could replace our file there.
+[ $((0$(stat -c '%a' -- "$textfile_dir") & 002)) = 0 ] || fail "$textfile_dir is world-writable; node_exporter's textfile directory must not be"
 
 # The backups: every list under $entries_dir (one per stack), first entry of a name wins.
 : >"$work/entries"
@@ -324,11 +330,6 @@ if [ "$i" -gt 0 ]; then cat "$work"/check.* | sort -t "$(printf '\t')" -k1,1 >"$
 [ -f "$state" ] || : >"$state"
 : >"$work/state"
 : >"$work/alerts"
-# Readable for node_exporter's user, parents too (this script's umask is 077).
-[ -d "$textfile_dir" ] || (umask 022 && mkdir -p -- "$textfile_dir")
-[ ! -L "$textfile_dir" ] || fail "$textfile_dir is a symbolic link"
-# Never in a world-writable directory: another user could replace our file there.
-[ $((0$(stat -c '%a' -- "$textfile_dir") & 002)) = 0 ] || fail "$textfile_dir is world-writable; node_exporter's textfile directory must not be"
 # Not *.prom until complete: node_exporter reads only *.prom files.
 metrics_tmp=$(mktemp "$textfile_dir/.$textfile_name.XXXXXX") || fail "cannot write in $textfile_dir"
 core=""
