@@ -7,7 +7,7 @@ import { HostConnection } from "../connection";
 import { MainMonitorArgs, resolveMonitorSettings } from "../health/monitor";
 import { ReverseTunnelArgs, resolveTunnelSettings } from "../tunnel";
 import { ConfigError, forTunnel, validatePrivateKey } from "../validation";
-import { LabHostInfo, labLookup, LabLookup } from "./lab";
+import { adaptLabJson, LabHostInfo, labLookup, LabLookup } from "./lab";
 import { BackupConfig, HostConfig, MainConfig } from "./schema";
 
 export * from "./schema";
@@ -48,23 +48,6 @@ function parseWith<T>(key: string, schema: z.ZodType<T>, value: unknown): T {
         throw new ConfigError(where, first ? first.message : "invalid value");
     }
     return r.data;
-}
-
-/** Adapts the lab's `lab.json` (see lab/types.ts) to {@link LabHostInfo}. */
-export function adaptLabJson(json: unknown, name: string): LabHostInfo | undefined {
-    const host = (json as { hosts?: Record<string, any> }).hosts?.[name];
-    if (host === undefined) return undefined;
-    return {
-        address: host.addresses.operator,
-        ...(host.addresses.public !== undefined ? { publicAddress: host.addresses.public } : {}),
-        adminUser: host.adminUser,
-        adminKeyPath: host.adminKeyPath,
-        hostKeys: [host.hostKeys.ed25519, host.hostKeys.rsa].filter((k: unknown) => typeof k === "string"),
-        ...(typeof host.sshPort === "number" && host.sshPort !== 22 ? { port: host.sshPort } : {}),
-        ...(host.role === "backup" && typeof (host.backupUser ?? (json as any).mainAdminKey?.backupUser) === "string"
-            ? { loginUser: host.backupUser ?? (json as any).mainAdminKey.backupUser }
-            : {}),
-    };
 }
 
 function readKeyFile(key: string, file: string, baseDir: string): string {

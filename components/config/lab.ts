@@ -42,3 +42,20 @@ export function labLookup(path: string, adapt: (json: unknown, name: string) => 
         return info;
     };
 }
+
+/** Adapts the lab's `lab.json` (see lab/types.ts) to {@link LabHostInfo}. */
+export function adaptLabJson(json: unknown, name: string): LabHostInfo | undefined {
+    const host = (json as { hosts?: Record<string, any> }).hosts?.[name];
+    if (host === undefined) return undefined;
+    return {
+        address: host.addresses.operator,
+        ...(host.addresses.public !== undefined ? { publicAddress: host.addresses.public } : {}),
+        adminUser: host.adminUser,
+        adminKeyPath: host.adminKeyPath,
+        hostKeys: [host.hostKeys.ed25519, host.hostKeys.rsa].filter((k: unknown) => typeof k === "string"),
+        ...(typeof host.sshPort === "number" && host.sshPort !== 22 ? { port: host.sshPort } : {}),
+        ...(host.role === "backup" && typeof (host.backupUser ?? (json as any).mainAdminKey?.backupUser) === "string"
+            ? { loginUser: host.backupUser ?? (json as any).mainAdminKey.backupUser }
+            : {}),
+    };
+}

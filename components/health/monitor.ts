@@ -12,20 +12,10 @@ import { dayAfter } from "../account/render";
 import { bash, heredoc, renderScript, shQuote } from "../shell";
 import { ConfigError, validatePort, validateTunnelName, validateUserName } from "../validation";
 import { MONITOR_CORE_AWK } from "./core";
+import { DEFAULT_TEXTFILE_DIRECTORY, MONITOR_COMMAND_PATH, MONITOR_ENTRIES_DIR, MONITOR_SETTINGS_PATH, MONITOR_STATE_DIR, MONITOR_TEXTFILE_NAME } from "./paths";
 import { MONITOR_SERVICE, MONITOR_TIMER, renderMonitorService, renderMonitorTimer } from "./units";
 
-/** Where the monitor command is installed on main. */
-export const MONITOR_COMMAND_PATH = "/usr/local/sbin/reverse-ssh-tunnel-monitor";
-/** The monitor's settings (shell assignments: it holds the alert command), root-only. */
-export const MONITOR_SETTINGS_PATH = "/etc/reverse-ssh-tunnel/monitor.conf";
-/** One file per stack (or MainHealthCheck) listing the backups it monitors. */
-export const MONITOR_ENTRIES_DIR = "/etc/reverse-ssh-tunnel/monitor.d";
-/** The monitor's state (systemd's StateDirectory, root-only). */
-export const MONITOR_STATE_DIR = "/var/lib/reverse-ssh-tunnel-monitor";
-/** The textfile's name in the textfile directory (node_exporter reads `*.prom`). */
-export const MONITOR_TEXTFILE_NAME = "reverse_ssh_tunnel.prom";
-/** Debian's node_exporter textfile directory (`prometheus-node-exporter`'s default). */
-export const DEFAULT_TEXTFILE_DIRECTORY = "/var/lib/prometheus/node-exporter";
+export * from "./paths";
 
 /** Settings of the health timer on main (`MainHealthCheckArgs.monitor`). */
 export interface MainMonitorArgs {
