@@ -93,6 +93,7 @@ describe.sequential("health timer: node_exporter metrics, alerts and status on a
         expect(session * 1000).toBeLessThanOrEqual(Date.now() + 5000);
         expect(sample(m, 'reverse_ssh_tunnel_key_expiry_timestamp_seconds{backup="pi"}')).toBeUndefined();
         expect(m).toContain("# TYPE reverse_ssh_tunnel_up gauge");
+        writeReport("observability-metrics.txt", m.split("\n").filter((l) => l.includes("reverse_ssh_tunnel_")).join("\n"));
         // Written by rename: root's 0644 file, no temporary file left beside it.
         expect((await sh(lab.main, "ls -A /var/lib/prometheus/node-exporter")).trim()).toBe("reverse_ssh_tunnel.prom");
         expect((await sh(lab.main, "stat -c '%U %a' /var/lib/prometheus/node-exporter/reverse_ssh_tunnel.prom")).trim()).toBe("root 644");
