@@ -90,7 +90,8 @@ END {
     head("key_expiry_timestamp_seconds", "gauge", "Unix time main stops accepting the tunnel key (absent without keyExpiry).")
     each("key_expiry_timestamp_seconds", "expiry")
     head("info", "gauge", "The backup's main port, tunnel account and tunnel key fingerprint; always 1.")
-    for (i = 1; i <= n; i++) printf "%sinfo{backup=\"%s\",port=\"%s\",tunnel_user=\"%s\",key_fingerprint=\"%s\"} 1\n", P, esc(r_name[i]), esc(r_port[i]), esc(r_user[i]), esc(r_fp[i]) > metrics_out
+    # Labels in name order, as node_exporter prints them.
+    for (i = 1; i <= n; i++) printf "%sinfo{backup=\"%s\",key_fingerprint=\"%s\",port=\"%s\",tunnel_user=\"%s\"} 1\n", P, esc(r_name[i]), esc(r_fp[i]), esc(r_port[i]), esc(r_user[i]) > metrics_out
     head("backups", "gauge", "Backups monitored on this main.")
     printf "%sbackups %d\n", P, n > metrics_out
     head("last_check_timestamp_seconds", "gauge", "Unix time of the monitor's last round (stale: the timer is not running).")

@@ -86,7 +86,8 @@ describe.sequential("health timer: node_exporter metrics, alerts and status on a
         figures.upOneAfterUpMs = await waitFor(async () => sample(await scrape(), 'reverse_ssh_tunnel_up{backup="pi"}') === "1", 45_000);
         const m = await scrape();
         const fp = (res.outputs.backups!.value as Record<string, { keyFingerprint: string }>).pi!.keyFingerprint;
-        expect(m).toContain(`reverse_ssh_tunnel_info{backup="pi",port="2222",tunnel_user="tunnel-pi",key_fingerprint="${fp}"} 1`);
+        // node_exporter prints labels in name order (the monitor writes them so too).
+        expect(m).toContain(`reverse_ssh_tunnel_info{backup="pi",key_fingerprint="${fp}",port="2222",tunnel_user="tunnel-pi"} 1`);
         // The session's start is the tunnel account's sshd process: before now, after the up began.
         const session = Number(sample(m, 'reverse_ssh_tunnel_session_start_timestamp_seconds{backup="pi"}'));
         expect(session * 1000).toBeGreaterThan(t0 - 5000);

@@ -112,7 +112,7 @@ describe("monitor core: metrics textfile", () => {
         // Absent, not 0, without a session or an expiry: a 0 would read as "expired in 1970".
         expect(sample(r.metrics, "session_start_timestamp_seconds", "shed")).toBeUndefined();
         expect(sample(r.metrics, "key_expiry_timestamp_seconds", "garage")).toBeUndefined();
-        expect(r.metrics).toContain(`${METRIC_PREFIX}info{backup="pi",port="2222",tunnel_user="tunnel-pi",key_fingerprint="${FP}"} 1`);
+        expect(r.metrics).toContain(`${METRIC_PREFIX}info{backup="pi",key_fingerprint="${FP}",port="2222",tunnel_user="tunnel-pi"} 1`);
         expect(sample(r.metrics, "backups")).toBe("3");
         expect(sample(r.metrics, "last_check_timestamp_seconds")).toBe(String(T));
     });
