@@ -5,7 +5,8 @@ import { configDefaults, defineConfig } from "vitest/config";
  * command provider against upstream 1.2.1's measured behaviour: real engine, a private
  * sshd on 127.0.0.1, as root), `package` (packs the library and installs it into
  * fresh consumer projects; needs npm's registry), `multilang` (the schema through the
- * engine, the Go SDK compiled; needs the toolchain and the Go module proxy) and `lab`
+ * engine, SDKs for four languages generated, Go, Python and TypeScript consumers compiled;
+ * needs the toolchain, python3 and the Go module proxy) and `lab`
  * (real hosts booted by the lab; sequential, long timeouts). `npm test` runs all five.
  */
 export default defineConfig({

@@ -114,6 +114,7 @@ test_pkgs=()
 pg_found=0
 for initdb in "${RST_POSTGRESQL_LIB:-/usr/lib/postgresql}"/*/bin/initdb; do [ -x "$initdb" ] && pg_found=1; done
 [ "$pg_found" = 1 ] || test_pkgs+=(postgresql)
+[ -x /usr/bin/python3 ] || test_pkgs+=(python3) # py_compile of the generated Python SDK (test/multilang)
 if [ "${#test_pkgs[@]}" = 0 ]; then
     ok "npm test's packages: openssh-server (sshd binary), postgresql (server binaries)"
 else

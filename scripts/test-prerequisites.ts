@@ -63,6 +63,7 @@ export const TEST_PACKAGES: readonly TestPackage[] = [
         why: "the server binaries: the shared-state tests run their own server on 127.0.0.1",
         present: (p) => p.list(postgresqlLib(p.env)).some((v) => p.isExecutable(path.join(postgresqlLib(p.env), v, "bin", "initdb"))),
     },
+    { name: "python3", why: "py_compile of the generated Python SDK and its consumer (test/multilang/sdks.test.ts)", present: (p) => p.isExecutable("/usr/bin/python3") },
 ];
 
 /** The install command, as printed for someone to run by hand. */

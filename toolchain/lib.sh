@@ -47,7 +47,7 @@ rst_toolchain_key() {
 
 # Binaries of the offline toolchain, in build order (the CLI first: it installs the plugins).
 # pulumi-language-nodejs is the project's shim in front of pulumi-language-nodejs-upstream
-# (installed as libexec/pulumi-language-nodejs); rst-gen-go-sdk writes Go SDKs from schemas.
+# (installed as libexec/pulumi-language-nodejs); rst-sdkgen and rst-sdkgen-dotnet write SDKs.
 rst_toolchain_binaries() {
 	rst_toolchain_core_binaries
 	rst_toolchain_extra_binaries
@@ -60,9 +60,11 @@ rst_toolchain_core_binaries() {
 }
 
 # Built only when asked (`setup.sh --with NAME` or `--all`): the YAML host for the
-# YAML consumer test, the Go SDK generator for the Go consumer test.
+# YAML consumer test; the SDK generators behind `pulumi package gen-sdk`/`add`
+# (rst-sdkgen: Node.js through the shim, and bin/pulumi-language-{python,go,dotnet};
+# rst-sdkgen-dotnet: C#) for the multi-language tests.
 rst_toolchain_extra_binaries() {
-	printf '%s\n' pulumi-language-yaml rst-gen-go-sdk
+	printf '%s\n' pulumi-language-yaml rst-sdkgen rst-sdkgen-dotnet
 }
 
 # Version a binary reports (from versions.env; load it first).
@@ -73,7 +75,8 @@ rst_toolchain_binary_version() {
 	pulumi-language-yaml) printf '%s\n' "$YAML_LANGUAGE_HOST_VERSION" ;;
 	pulumi-resource-command) printf '%s\n' "$COMMAND_VERSION" ;;
 	pulumi-resource-tls) printf '%s\n' "$TLS_VERSION" ;;
-	rst-gen-go-sdk) printf '%s\n' "$PULUMI_VERSION" ;;
+	rst-sdkgen) printf '%s\n' "$PULUMI_VERSION" ;;
+	rst-sdkgen-dotnet) printf '%s\n' "$DOTNET_CODEGEN_VERSION" ;;
 	*) return 1 ;;
 	esac
 }

@@ -23,7 +23,7 @@
 #
 # Usage: setup.sh [--with NAME]... [--all]. By default only what a TypeScript program's
 # `pulumi up` needs is built (the CLI, the Node.js host, the two providers); the
-# YAML host and the Go SDK generator are built when a caller names them (`npm test`
+# YAML host and the SDK generators are built when a caller names them (`npm test`
 # does) or with --all.
 set -euo pipefail
 
@@ -97,10 +97,13 @@ plugin_is_ours() {
 }
 
 # cli_ok DIR: DIR has a pulumi of the wanted version, the Node.js language host (shim
-# and, in ../libexec, the upstream host behind it) and the Go SDK generator.
+# and, in ../libexec, the upstream host behind it) and the extras asked for.
 cli_ok() {
 	local extra
 	for extra in "${WANTED_EXTRAS[@]}"; do [ -x "$1/$extra" ] || return 1; done
+	if printf '%s\n' "${WANTED_EXTRAS[@]}" | grep -qx rst-sdkgen; then
+		[ -x "$1/pulumi-language-python" ] && [ -x "$1/pulumi-language-go" ] && [ -x "$1/pulumi-language-dotnet" ] || return 1
+	fi
 	[ -x "$1/pulumi" ] && [ -x "$1/pulumi-language-nodejs" ] &&
 		[ -x "$1/../libexec/pulumi-language-nodejs" ] &&
 		[ "$("$1/pulumi" version 2>/dev/null)" = "v$PULUMI_VERSION" ]
@@ -215,9 +218,13 @@ build_binary() {
 		require_in pulumi-language-nodejs/go.mod "$PULUMI_SDK_MODULE $PULUMI_SDK_MODULE_VERSION"
 		go_build pulumi-language-nodejs "$TC_DIR/go/pulumi-language-nodejs" . "$out" ""
 		;;
-	rst-gen-go-sdk)
-		require_in rst-gen-go-sdk/go.mod "$PULUMI_PKG_MODULE $PULUMI_PKG_MODULE_VERSION"
-		go_build rst-gen-go-sdk "$TC_DIR/go/rst-gen-go-sdk" . "$out" ""
+	rst-sdkgen)
+		require_in rst-sdkgen/go.mod "$PULUMI_PKG_MODULE $PULUMI_PKG_MODULE_VERSION"
+		go_build rst-sdkgen "$TC_DIR/go/rst-sdkgen" . "$out" "-X main.Version=$PULUMI_VERSION"
+		;;
+	rst-sdkgen-dotnet)
+		require_in rst-sdkgen-dotnet/go.mod "$PULUMI_PKG_MODULE $DOTNET_CODEGEN_PKG_MODULE_VERSION"
+		go_build rst-sdkgen-dotnet "$TC_DIR/go/rst-sdkgen-dotnet" . "$out" ""
 		;;
 	pulumi-language-yaml)
 		require_in pulumi-language-yaml/go.mod "$PULUMI_YAML_MODULE $PULUMI_YAML_MODULE_VERSION"
@@ -287,6 +294,12 @@ for name in $(rst_toolchain_core_binaries) "${WANTED_EXTRAS[@]}"; do
 	*) dest="$BIN_DIR" ;;
 	esac
 	[ -x "$dest/$dest_name" ] || provide "$name" "$dest" "$dest_name"
+	# rst-sdkgen is also the python/go/dotnet language plugin (GeneratePackage only): by name.
+	if [ "$name" = rst-sdkgen ]; then
+		for lang in python go dotnet; do
+			[ -x "$BIN_DIR/pulumi-language-$lang" ] || provide rst-sdkgen "$BIN_DIR" "pulumi-language-$lang"
+		done
+	fi
 done
 log "toolchain ready in $KEY_DIR (build log: $BUILD_LOG)"
 

@@ -17,7 +17,11 @@
  *   to the description, as the TypeScript docs show it.
  *
  * Also: types get their interface's description (the analyzer's schema generator
- * drops it), and a property without a description is reported.
+ * drops it), a property without a description is reported, and the Go SDK is told
+ * not to fill defaults inside objects (`language.go.disableObjectDefaults`): upstream's
+ * Go generator (pkg/v3 3.259) writes `args.Connection = args.Connection.Defaults()` for
+ * a required plain object argument, a pointer into a value field, which does not
+ * compile. The components fill those defaults themselves.
  */
 import { type SourceDocs, findMember } from "./docs";
 
@@ -130,6 +134,9 @@ export function improveSchema(inferred: PackageSchema, docs: SourceDocs): Improv
             if (typeof prop.description !== "string" || prop.description.trim() === "") problems.push(`${at}: no description`);
         }
     };
+
+    const language = (spec.language ??= {}) as Record<string, Record<string, unknown>>;
+    language.go = { ...language.go, disableObjectDefaults: true };
 
     for (const [token, r] of Object.entries(spec.resources ?? {})) {
         const cls = docs.get(localName(token)) ?? undefined;

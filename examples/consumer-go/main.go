@@ -28,7 +28,7 @@ func main() {
 				HostKey:    pulumi.String(cfg.Require("backupHostKey")),
 				PrivateKey: cfg.RequireSecret("backupPrivateKey"),
 			},
-			Port:      float64(cfg.RequireInt("port")),
+			Port:      cfg.RequireInt("port"),
 			LoginUser: pulumi.StringRef(cfg.Get("loginUser")),
 		})
 		if err != nil {

@@ -8,7 +8,8 @@ import { ensureTestPackages, Probe } from "../../scripts/test-prerequisites";
 
 /** A machine where `files` are the executables and `dirs` the directory listings; `apt-get install` adds `onInstall`. */
 function fakeMachine(opts: { files?: string[]; dirs?: Record<string, string[]>; uid?: number; systemd?: boolean; onInstall?: { files?: string[]; dirs?: Record<string, string[]> }; installStatus?: number }) {
-    const files = new Set(opts.files ?? ["/usr/bin/apt-get"]);
+    // python3 (test/multilang) is on every fake machine: these cases are about sshd and PostgreSQL.
+    const files = new Set([...(opts.files ?? ["/usr/bin/apt-get"]), "/usr/bin/python3"]);
     const dirs: Record<string, string[]> = { ...(opts.dirs ?? {}) };
     const calls: string[] = [];
     const probe: Probe = {

@@ -6,7 +6,8 @@
 // reads the child's port, and serves its own port: every LanguageRuntime call is
 // forwarded to the child unchanged, byte for byte (any method, any field, any
 // status), except RunPlugin, which the upstream 3.68 host stubs ("not supported") and
-// which this shim implements itself. RunPlugin is how the engine starts a Node.js
+// which this shim implements itself, and GeneratePackage, which 3.68 lacks and which
+// goes to the toolchain's rst-sdkgen (generatepackage.go). RunPlugin is how the engine starts a Node.js
 // component provider (a directory with PulumiPlugin.yaml `runtime: nodejs`), e.g. for
 // `pulumi package get-schema <dir>`, `pulumi package add <dir>` and the `packages:` of
 // a YAML program. The behaviour follows the host that CLI 3.259 ships with:
@@ -187,8 +188,11 @@ func (f *front) handle(_ any, ss grpc.ServerStream) error {
 	if !ok {
 		return errors.New("no method in the stream")
 	}
-	if method == runPluginMethod {
+	switch method {
+	case runPluginMethod:
 		return runPlugin(ss)
+	case generatePackageMethod:
+		return generatePackage(ss)
 	}
 	return f.forward(method, ss)
 }
