@@ -14,6 +14,12 @@
  * reports the state's size per backup: the engine rewrites the whole state after
  * every step, so its size drives the cost of a large up.
  *
+ * Where the lab hosts' CPU goes during the fresh up is printed per backup, by cgroup
+ * (bench/host-cpu.ts): Pulumi's logins and what the apply scripts run (sshd -T checks
+ * included), the tunnels' sessions, sshd, journald, logind, systemd, the tunnel units;
+ * and by program from process accounting (bench/process-cpu.ts: needs the Debian
+ * package acct; it turns process accounting off at the end).
+ *
  * Boots the lab with max(sizes)+1 backups (the lab raises the kernel's inotify
  * and keyring limits it needs). Prints a table and writes
  * .state/bench/fleet-<timestamp>.json.
@@ -25,6 +31,8 @@ import * as path from "node:path";
 import { hostExec, loadLab } from "../lab/client";
 import { sshdPssKb } from "../test/support/hosts";
 import { openStack, setStackConfig } from "../test/support/engine";
+import { diffCpu, hostCpuNow, sampleLogins } from "./host-cpu";
+import { startProcessAccounting } from "./process-cpu";
 
 const args = process.argv.slice(2);
 /** The value after `--name` on the command line, if given. */
@@ -83,6 +91,32 @@ function cpuSeconds(): { hosts: number; machine: number } {
     return { hosts, machine };
 }
 
+/** Main's accounts by UID (the logins sampler sees `user-UID.slice`). */
+async function mainAccounts(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const line of (await hostExec("main", ["getent", "passwd"])).stdout.split("\n")) {
+        const f = line.split(":");
+        if (f.length > 2) out.set(f[2]!, f[0]!);
+    }
+    return out;
+}
+
+/** The sampler's `user-UID.slice KIND` keys as who (tunnel accounts together) and kind, per role. */
+function labelLogins(raw: Record<string, Record<string, number>>, accounts: Map<string, string>): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [role, cats] of Object.entries(raw)) {
+        for (const [key, v] of Object.entries(cats)) {
+            const [slice, ...kind] = key.split(" ");
+            const uid = /^user-(\d+)\.slice$/.exec(slice!)?.[1] ?? "?";
+            const name = role === "main" ? (accounts.get(uid) ?? `uid ${uid}`) : `uid ${uid}`;
+            const who = /^tunnel-/.test(name) ? "tunnel accounts" : role === "main" ? `admin ${name}` : `admin uid ${uid}`;
+            const k = `${role}: ${who}, ${kind.join(" ")}`;
+            out[k] = (out[k] ?? 0) + v;
+        }
+    }
+    return out;
+}
+
 const changed = (a: string[], b: string[]) => a.filter((p, k) => p !== b[k]).length;
 
 async function main(): Promise<void> {
@@ -92,6 +126,7 @@ async function main(): Promise<void> {
     const labUpMs = Date.now() - t0lab;
     const started = new Date();
     const rows: Array<Record<string, number>> = [];
+    const breakdowns: Array<{ n: number; hostCpu: Record<string, Record<string, number>>; loginSplit: Record<string, number>; programs: Record<string, { cpuS: number; count: number }> }> = [];
     // One stack per shard; several stacks on one main run their updates at the same time.
     const stacks = [];
     for (let i = 1; i <= shards; i++) {
@@ -109,6 +144,9 @@ async function main(): Promise<void> {
         const used = stacks.slice(0, parts.length);
         for (const [i, [a, b]] of parts.entries()) await setStackConfig(used[i]!, config(a, b));
         const cpu0 = cpuSeconds();
+        const hostCpu0 = hostCpuNow();
+        const logins = sampleLogins();
+        const acct = startProcessAccounting();
         const upMs = await timed(() =>
             Promise.all(
                 used.map(async (st) => {
@@ -117,6 +155,11 @@ async function main(): Promise<void> {
             ),
         );
         const cpu1 = cpuSeconds();
+        const hostCpu = diffCpu(hostCpu0, hostCpuNow());
+        const programs = acct.stop();
+        const loginSplit = labelLogins(logins.stop(), await mainAccounts());
+        breakdowns.push({ n, hostCpu, loginSplit, programs });
+        console.log(JSON.stringify({ n, hostCpu, loginSplit, programs }));
         const upCpuS = Math.round(cpu1.machine - cpu0.machine);
         const upHostsCpuS = Math.round(cpu1.hosts - cpu0.hosts);
         let stateBytes = 0;
@@ -165,11 +208,41 @@ async function main(): Promise<void> {
                 `| ${r.n} | ${r.stacks} | ${s(r.upMs!)} | ${s(r.noopUpMs!)} | ${s(r.addOneMs!)} | ${s(r.revokeOneMs!)} | ${r.othersRestartedOnAdd}/${r.othersRestartedOnRevoke} | ${s(r.destroyMs!)} | ${r.tunnelsPssKb} kB | ${r.perTunnelPssKb} kB | ${r.stateKbPerBackup} kB | ${r.upCpuS} (${Math.round((100 * r.upHostsCpuS!) / Math.max(1, r.upCpuS!))}%) |`,
         ),
     ];
+    const cats = [...new Set(breakdowns.flatMap((b) => [...Object.keys(b.hostCpu.main ?? {}), ...Object.keys(b.hostCpu.backups ?? {})]))].sort();
+    const whoWhat = [...new Set(breakdowns.flatMap((b) => Object.keys(b.loginSplit)))].sort();
+    const per = (v: number | undefined, n: number) => `${(v ?? 0).toFixed(1)} (${((v ?? 0) / n).toFixed(2)})`;
+    table.push(
+        "",
+        "Where the lab hosts' CPU went during the fresh up: CPU seconds on main and on all backups (per backup in brackets), by cgroup (exact):",
+        "",
+        `| backups | ${cats.map((c) => `main: ${c}`).join(" | ")} | ${cats.map((c) => `backups: ${c}`).join(" | ")} |`,
+        `|---|${cats.map(() => "---").join("|")}|${cats.map(() => "---").join("|")}|`,
+        ...breakdowns.map((b) => `| ${b.n} | ${cats.map((c) => per(b.hostCpu.main?.[c], b.n)).join(" | ")} | ${cats.map((c) => per(b.hostCpu.backups?.[c], b.n)).join(" | ")} |`),
+        "",
+        "Logins split by who and what (sampled every 0.5 s, approximate), CPU seconds (per backup):",
+        "",
+        `| backups | ${whoWhat.join(" | ")} |`,
+        `|---|${whoWhat.map(() => "---").join("|")}|`,
+        ...breakdowns.map((b) => `| ${b.n} | ${whoWhat.map((k) => per(b.loginSplit[k], b.n)).join(" | ")} |`),
+    );
+    for (const b of breakdowns) {
+        const top = Object.entries(b.programs)
+            .sort((x, y) => y[1].cpuS - x[1].cpuS)
+            .slice(0, 15);
+        table.push(
+            "",
+            `Exited processes by program during the fresh up of ${b.n} (process accounting; the engine's own programs included): CPU seconds, processes, per backup`,
+            "",
+            "| program | CPU s | processes | CPU s per backup |",
+            "|---|---|---|---|",
+            ...top.map(([name, v]) => `| ${name} | ${v.cpuS.toFixed(1)} | ${v.count} | ${(v.cpuS / b.n).toFixed(2)} |`),
+        );
+    }
     console.log(`\n${table.join("\n")}`);
     const dir = path.join(root, ".state", "bench");
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `fleet-${started.toISOString().replace(/[:.]/g, "-")}.json`);
-    fs.writeFileSync(file, JSON.stringify({ started, labUpMs, parallel, shards, rows, table }, null, 2));
+    fs.writeFileSync(file, JSON.stringify({ started, labUpMs, parallel, shards, rows, breakdowns, table }, null, 2));
     console.log(`wrote ${file}`);
 }
 
