@@ -1,7 +1,8 @@
 /**
  * What the schema needs from the TypeScript doc comments and Pulumi's analyzer drops:
- * `@default` tags (the analyzer keeps only the comment text) and the descriptions of
- * interfaces and type aliases (its schema generator leaves types undescribed).
+ * `@default` tags (the analyzer keeps only the comment text), the descriptions of
+ * interfaces and type aliases (its schema generator leaves types undescribed), and
+ * comments with `{@link}` (the analyzer joins their parts as "[object Object]").
  *
  * Read syntactically (no type checker: milliseconds, not seconds) from the package's
  * sources, the same files the analyzer reads.
@@ -37,9 +38,14 @@ function jsDocsOf(node: ts.Node): readonly ts.JSDoc[] {
     return ((node as { jsDoc?: ts.JSDoc[] }).jsDoc ?? []).filter(ts.isJSDoc);
 }
 
+/** A comment's text, `{@link X}` written as `X` (other languages have no such links). */
+function textOf(comment: string | ts.NodeArray<ts.JSDocComment> | undefined): string {
+    return (ts.getTextOfJSDocComment(comment) ?? "").replace(/\{@link(?:code|plain)?\s+([^}|\s]+)(?:\s*\|\s*|\s+)?([^}]*)\}/g, (_m, target: string, label: string) => label.trim() || `\`${target}\``);
+}
+
 function commentOf(node: ts.Node): string {
     return jsDocsOf(node)
-        .map((d) => ts.getTextOfJSDocComment(d.comment) ?? "")
+        .map((d) => textOf(d.comment))
         .join("\n")
         .trim();
 }
@@ -47,7 +53,7 @@ function commentOf(node: ts.Node): string {
 function defaultOf(node: ts.Node): string | undefined {
     for (const d of jsDocsOf(node)) {
         for (const tag of d.tags ?? []) {
-            if (tag.tagName.text === "default") return (ts.getTextOfJSDocComment(tag.comment) ?? "").trim();
+            if (tag.tagName.text === "default") return textOf(tag.comment).trim();
         }
     }
     return undefined;

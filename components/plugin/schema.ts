@@ -17,11 +17,16 @@
  *   to the description, as the TypeScript docs show it.
  *
  * Also: types get their interface's description (the analyzer's schema generator
- * drops it), a property without a description is reported, and the Go SDK is told
+ * drops it), a description the analyzer garbled ("[object Object]", from a comment
+ * with `{@link}`) is taken from the source again, a property without a description
+ * is reported, and the Go SDK is told
  * not to fill defaults inside objects (`language.go.disableObjectDefaults`): upstream's
  * Go generator (pkg/v3 3.259) writes `args.Connection = args.Connection.Defaults()` for
  * a required plain object argument, a pointer into a value field, which does not
- * compile. The components fill those defaults themselves.
+ * compile. The components fill those defaults themselves. It is also told to write the
+ * input types of every object type (`generateExtraInputTypes`): for a plain array of
+ * objects (MainHealthCheck's `backups`) the same generator refers to `<Type>Args`, which
+ * it writes only for types that some non-plain input uses.
  */
 import { type SourceDocs, findMember } from "./docs";
 
@@ -43,6 +48,8 @@ export const INTEGER_PROPERTIES: ReadonlySet<string> = new Set([
     "intervalSeconds",
     "alertAfterSeconds",
     "alertIntervalSeconds",
+    // TunnelHandoff's shape version.
+    "version",
 ]);
 
 /** `number` properties that may hold fractions (none yet). */
@@ -77,6 +84,11 @@ export interface ImprovedSchema {
 /** `Name` of a `pkg:index:Name` token. */
 function localName(token: string): string {
     return token.slice(token.lastIndexOf(":") + 1);
+}
+
+/** The analyzer's text of a comment with `{@link}` parts. */
+function garbled(text: string | undefined): boolean {
+    return text !== undefined && text.includes("[object Object]");
 }
 
 /** The `@default` text as a value of the property's type, or undefined when it is prose. */
@@ -126,6 +138,7 @@ export function improveSchema(inferred: PackageSchema, docs: SourceDocs): Improv
             if (SECRET_PROPERTIES.has(name)) prop.secret = true;
             numbers(prop, name, at);
             const doc = declaration !== undefined ? findMember(docs, declaration, name) : undefined;
+            if (doc !== undefined && doc.description !== "" && garbled(prop.description)) prop.description = doc.description;
             if (doc?.defaultText !== undefined && doc.defaultText !== "") {
                 const value = literalDefault(doc.defaultText, prop, spec);
                 if (value !== undefined) prop.default = value;
@@ -136,16 +149,17 @@ export function improveSchema(inferred: PackageSchema, docs: SourceDocs): Improv
     };
 
     const language = (spec.language ??= {}) as Record<string, Record<string, unknown>>;
-    language.go = { ...language.go, disableObjectDefaults: true };
+    language.go = { ...language.go, disableObjectDefaults: true, generateExtraInputTypes: true };
 
     for (const [token, r] of Object.entries(spec.resources ?? {})) {
         const cls = docs.get(localName(token)) ?? undefined;
+        if (cls && cls.description !== "" && garbled(r.description)) r.description = cls.description;
         improve(r.inputProperties, cls?.argsType, `${token} input`);
         improve(r.properties, localName(token), `${token} output`);
     }
     for (const [token, t] of Object.entries(spec.types ?? {})) {
         const d = docs.get(localName(token));
-        if (d && d.description !== "" && (t.description ?? "") === "") t.description = d.description;
+        if (d && d.description !== "" && ((t.description ?? "") === "" || garbled(t.description))) t.description = d.description;
         improve(t.properties, localName(token), token);
     }
     return { schema: spec, problems };

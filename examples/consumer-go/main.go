@@ -28,7 +28,7 @@ func main() {
 				HostKey:    pulumi.String(cfg.Require("backupHostKey")),
 				PrivateKey: cfg.RequireSecret("backupPrivateKey"),
 			},
-			Port:      cfg.RequireInt("port"),
+			Port:      pulumi.IntRef(cfg.RequireInt("port")),
 			LoginUser: pulumi.StringRef(cfg.Get("loginUser")),
 		})
 		if err != nil {
