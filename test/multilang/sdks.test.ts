@@ -7,7 +7,9 @@
  * rst-sdkgen-dotnet). Upstream generators at the CLI's version (C#: pkg/v3 3.219).
  *
  * Compile-only (no program runs; only YAML runs end to end, test/lab/consumer-yaml):
- * - Go: examples/consumer-go builds and vets against the Go SDK;
+ * - Go: `pulumi package add <repo>` in a copy of examples/consumer-go (whose go.mod
+ *   lacks the SDK) generates, links (go.mod require + replace) and runs `go mod tidy`;
+ *   the example then builds and vets;
  * - Python: the SDK and examples/consumer-python pass `py_compile`, and every keyword
  *   the consumer passes exists in the SDK's signatures (Python's own `ast`; no
  *   `pulumi` Python package is installed here, so nothing is imported);
@@ -103,23 +105,34 @@ describe.sequential("SDKs generated with `pulumi package gen-sdk` for every lang
         expect(files(path.join(out, language))).toEqual(expect.arrayContaining(want[language]));
     });
 
-    it("Go: examples/consumer-go builds and vets against the SDK (ints, secrets as generated)", async () => {
-        const sdk = path.join(GO_EXAMPLE, "sdks", "reverse-ssh-tunnel");
-        fs.rmSync(path.join(GO_EXAMPLE, "sdks"), { recursive: true, force: true });
-        fs.cpSync(path.join(out, "go"), sdk, { recursive: true });
-        const src = fs.readFileSync(path.join(sdk, "reversesshtunnel", "reverseTunnel.go"), "utf8");
+    it("Go: `pulumi package add <repo>` in a copy of examples/consumer-go generates, links and tidies; it builds and vets", async () => {
+        // The copy as a user starts it: go.mod without the SDK (package add links it).
+        const project = path.join(tmp, "consumer-go");
+        fs.cpSync(GO_EXAMPLE, project, { recursive: true, filter: (src) => path.relative(GO_EXAMPLE, src).split(path.sep)[0] !== "sdks" });
+        const modPath = "example.com/pulumi-reverse-ssh-tunnel/sdk/go";
+        const goMod = path.join(project, "go.mod");
+        fs.writeFileSync(goMod, fs.readFileSync(goMod, "utf8").split("\n").filter((l) => !l.includes(modPath)).join("\n"));
+        fs.writeFileSync(path.join(project, "Pulumi.yaml"), fs.readFileSync(path.join(project, "Pulumi.yaml"), "utf8").replace("reverse-ssh-tunnel: ../..", `reverse-ssh-tunnel: ${ROOT}`));
+        // Same flags as toolchain/setup.sh, so a CI run reuses the toolchain build's Go cache.
+        const goEnv = { ...env, GOTOOLCHAIN: "local", GOFLAGS: "-trimpath -buildvcs=false" };
+        let t0 = Date.now();
+        await run("pulumi", ["package", "add", ROOT], { cwd: project, env: goEnv });
+        figures.packageAddGoMs = Date.now() - t0;
+        const linked = fs.readFileSync(goMod, "utf8");
+        expect(linked).toContain(`${modPath} v0.0.0`);
+        expect(linked).toMatch(new RegExp(`replace ${modPath.replace(/\./g, "\\.")} => \\./sdks/reverse-ssh-tunnel`));
+        const src = fs.readFileSync(path.join(project, "sdks", "reverse-ssh-tunnel", "reversesshtunnel", "reverseTunnel.go"), "utf8");
         expect(src).toMatch(/\bPort \*?int `pulumi:"port"`/);
         expect(src).toContain("pulumi.ToSecret(args.PrivateKey)");
         const go = goBinary();
-        // Same flags as toolchain/setup.sh, so a CI run reuses the toolchain build's Go cache.
-        const goEnv = { ...env, GOTOOLCHAIN: "local", GOFLAGS: "-trimpath -buildvcs=false -mod=readonly" };
-        let t0 = Date.now();
-        await run(go, ["build", "-o", path.join(tmp, "consumer-go"), "."], { cwd: GO_EXAMPLE, env: goEnv });
+        const buildEnv = { ...goEnv, GOFLAGS: "-trimpath -buildvcs=false -mod=readonly" };
+        t0 = Date.now();
+        await run(go, ["build", "-o", path.join(tmp, "consumer-go-bin"), "."], { cwd: project, env: buildEnv });
         figures.goBuildMs = Date.now() - t0;
         t0 = Date.now();
-        await run(go, ["vet", "./..."], { cwd: GO_EXAMPLE, env: goEnv });
+        await run(go, ["vet", "./..."], { cwd: project, env: buildEnv });
         figures.goVetMs = Date.now() - t0;
-        expect(execFileSync(go, ["version", "-m", path.join(tmp, "consumer-go")], { encoding: "utf8" })).toContain("example.com/pulumi-reverse-ssh-tunnel/sdk/go");
+        expect(execFileSync(go, ["version", "-m", path.join(tmp, "consumer-go-bin")], { encoding: "utf8" })).toContain(modPath);
     });
 
     it("Python: the SDK and examples/consumer-python compile, and the consumer's keywords exist in the SDK", async () => {
