@@ -18,15 +18,17 @@
  *
  * Also: types get their interface's description (the analyzer's schema generator
  * drops it), a description the analyzer garbled ("[object Object]", from a comment
- * with `{@link}`) is taken from the source again, a property without a description
- * is reported, and the Go SDK is told
- * not to fill defaults inside objects (`language.go.disableObjectDefaults`): upstream's
- * Go generator (pkg/v3 3.259) writes `args.Connection = args.Connection.Defaults()` for
- * a required plain object argument, a pointer into a value field, which does not
- * compile. The components fill those defaults themselves. It is also told to write the
- * input types of every object type (`generateExtraInputTypes`): for a plain array of
- * objects (MainHealthCheck's `backups`) the same generator refers to `<Type>Args`, which
- * it writes only for types that some non-plain input uses.
+ * with `{@link}`) is taken from the source again, and a property without a
+ * description is reported.
+ *
+ * Two Go options work around upstream's Go generator (pkg/v3 3.259), checked by
+ * compiling a Go consumer (test/multilang/sdks.test.ts):
+ * - `disableObjectDefaults`: it writes `args.Connection = args.Connection.Defaults()` for
+ *   a required plain object argument, a pointer into a value field, which does not
+ *   compile. The components fill those defaults themselves;
+ * - `generateExtraInputTypes`: for a plain array of objects (MainHealthCheck's
+ *   `backups`) it refers to `<Type>Args`, which it writes only for types that some
+ *   non-plain input uses.
  */
 import { type SourceDocs, findMember } from "./docs";
 
