@@ -104,7 +104,9 @@ async function mainState(t: AttackTarget): Promise<Set<string>> {
 async function reloadMainSshd(t: AttackTarget, prepare: string): Promise<void> {
     const listeners = (s: Set<string>) => [...s].filter((l) => /^tcp /.test(l));
     const wanted = listeners(await mainState(t));
-    const r = await hostExec(t.lab.main, ["sh", "-c", `${prepare} && systemctl reload ssh`]);
+    // With socket activation (Accept=no) a SIGHUP'd sshd re-executes without the socket
+    // systemd passed and dies: restart the service there, as the library's apply does.
+    const r = await hostExec(t.lab.main, ["sh", "-c", `${prepare} && if systemctl is-active --quiet ssh.socket; then systemctl restart ssh.service; else systemctl reload ssh; fi`]);
     if (r.code !== 0) throw new Error(`attack setup on main failed: ${r.stderr}`);
     for (let i = 0; i < 100; i++) {
         const now = await mainState(t);
