@@ -52,6 +52,20 @@ export async function tunnelWorks(main: string, name: string, expectHost: string
     return r.code === 0 && r.stdout.trim() === expectHost;
 }
 
+/** The longest run of failed probes in time-ordered samples (ms from the first failure to the next success). */
+export function longestOutageMs(samples: ReadonlyArray<{ t: number; ok: boolean }>): number {
+    let longest = 0;
+    let start: number | null = null;
+    for (const s of samples) {
+        if (!s.ok && start === null) start = s.t;
+        if (s.ok && start !== null) {
+            longest = Math.max(longest, s.t - start);
+            start = null;
+        }
+    }
+    return longest;
+}
+
 /** Writes a JSON report under .state/reports/ and returns its path. */
 export function writeReport(name: string, data: unknown): string {
     const dir = path.resolve(__dirname, "../../.state/reports");
