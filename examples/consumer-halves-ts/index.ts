@@ -55,5 +55,7 @@ export const handoff = "handoff" in out ? out.handoff : undefined;
 export const sshConfig = "sshConfig" in out ? out.sshConfig : undefined;
 /** Home stack: the backup's host keys, for the main stack's `backupHostKeys`. */
 export const backupHostKeys = "backupHostKeys" in out ? out.backupHostKeys : undefined;
+/** Home stack: main's loopback port for the backup, as the handoff gave it. */
+export const port = "port" in out ? out.port : undefined;
 /** Both: the tunnel key's fingerprint, the same on both sides. */
 export const keyFingerprint = out.keyFingerprint;
