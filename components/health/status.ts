@@ -93,7 +93,7 @@ function utc(t: number): string {
 export function renderStatusTable(status: FleetStatus, expiringWithinSeconds = 14 * 86400): string {
     const now = status.now;
     const soon = (b: BackupStatus) => b.keyExpiry !== null && b.keyExpiry - now <= expiringWithinSeconds;
-    const rows = [...status.backups].sort((a, b) => Number(a.up) - Number(b.up) || Number(soon(b)) - Number(soon(a)) || a.backup.localeCompare(b.backup));
+    const rows = [...status.backups].sort((a, b) => Number(a.up) - Number(b.up) || Number(soon(b)) - Number(soon(a)) || a.backup.localeCompare(b.backup, "en", { numeric: true }));
     const table = rows.map((b) => [
         b.backup,
         b.up ? "up" : "DOWN",

@@ -329,6 +329,11 @@ describe("fleet status table", () => {
         expect(lines[5]).toBe("4 backup(s): 3 up, 1 down, 1 key(s) expiring within 14d0h; checked 12s ago");
     });
 
+    it("names with numbers sort as a person counts: extra2 before extra10", () => {
+        const status: FleetStatus = { now, backups: ["extra10", "extra2", "extra1"].map((backup, i) => ({ ...entry(i + 1), backup })) };
+        expect(renderStatusTable(status).split("\n").slice(1, 4).map((l) => l.split(/\s+/)[0])).toEqual(["extra1", "extra2", "extra10"]);
+    });
+
     it("100 backups: 102 lines, aligned columns", () => {
         const status: FleetStatus = { now, backups: Array.from({ length: 100 }, (_, i) => entry(i + 1)) };
         const lines = renderStatusTable(status).trimEnd().split("\n");
