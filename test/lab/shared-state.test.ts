@@ -46,6 +46,34 @@ function operatorDir(name: string): string {
     return dir;
 }
 
+/**
+ * Kills what a SIGKILLed `pulumi up` left running in DIR: the CLI starts its language
+ * host and the program in process groups of their own, so the group kill leaves the
+ * program orphaned, and a Node program whose engine is gone was seen spinning a core
+ * (and 9 GB) for the rest of the run. A crash of the operator's machine would end them
+ * too. Only processes whose working directory is DIR (this test's project) are touched.
+ */
+function killLeftoversIn(dir: string): string[] {
+    const killed: string[] = [];
+    for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+        let cwd: string;
+        try {
+            cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+        } catch {
+            continue;
+        }
+        if (Number(pid) === process.pid || (cwd !== dir && !cwd.startsWith(`${dir}/`))) continue;
+        try {
+            const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
+            process.kill(Number(pid), "SIGKILL");
+            killed.push(`${pid} ${cmd.slice(0, 120)}`);
+        } catch {
+            // gone already
+        }
+    }
+    return killed;
+}
+
 function errorText(e: unknown): string {
     return e instanceof Error ? `${e.message}\n${(e as { stderr?: string }).stderr ?? ""}` : String(e);
 }
@@ -188,6 +216,7 @@ describe.sequential("shared state in PostgreSQL: two operators, one stack", () =
         process.kill(-child.pid!, "SIGKILL");
         const ended = await exited;
         figures.killedAfterMs = Date.now() - t0;
+        figures.leftoversKilled = killLeftoversIn(dirA);
         expect(ended.signal, `pulumi up had already finished:\n${out}`).toBe("SIGKILL");
         expect(out).not.toMatch(/Resources:\n/);
 
