@@ -8,13 +8,11 @@
  * session, same marks), and B's destroy removes it. Scripts against a scratch tree:
  * test/unit/ownership.test.ts.
  */
-import * as fs from "node:fs";
-import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadLab, type LabDescription, type LabHost } from "../../lab/client";
+import { loadLab, type LabDescription } from "../../lab/client";
 import { ReverseTunnel } from "../../components";
-import { engineEnv } from "../support/engine";
+import { connectionOf, engineEnv } from "../support/engine";
 import { longestOutageMs, sh, tunnelWorks, waitFor, writeReport } from "../support/hosts";
 
 const PROJECT = "rst-ownership";
@@ -28,17 +26,6 @@ interface Planned {
     backup: string;
     port: number;
     adopt?: boolean;
-}
-
-/** How Pulumi reaches a lab host: its operator address as admin, host key pinned. */
-function connectionOf(h: LabHost) {
-    return {
-        host: h.addresses.operator,
-        ...(h.sshPort !== 22 ? { port: h.sshPort } : {}),
-        user: h.adminUser,
-        privateKey: pulumi.secret(fs.readFileSync(h.adminKeyPath, "utf8")),
-        hostKey: h.hostKeys.ed25519,
-    };
 }
 
 /** What main's entries and live tunnel look like; equal before and after a refused up. */

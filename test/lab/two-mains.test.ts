@@ -5,28 +5,16 @@
  * a no-op second up, destroy. The lab gets a second main (main2) with a backup of
  * its own for this file, and goes back to what it was afterwards.
  */
-import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadLab, upLab, type LabDescription, type LabHost, type UpOptions } from "../../lab/client";
+import { loadLab, upLab, type LabDescription, type UpOptions } from "../../lab/client";
 import { ReverseTunnel } from "../../components";
-import { changes, engineEnv } from "../support/engine";
+import { changes, connectionOf, engineEnv } from "../support/engine";
 import { sh, tunnelWorks, writeReport } from "../support/hosts";
 
 const STACK = "two-mains";
 const PROJECT = "rst-two-mains";
-
-/** How Pulumi reaches a lab host: its operator address as admin, host key pinned. */
-function connectionOf(h: LabHost) {
-    return {
-        host: h.addresses.operator,
-        ...(h.sshPort !== 22 ? { port: h.sshPort } : {}),
-        user: h.adminUser,
-        privateKey: pulumi.secret(fs.readFileSync(h.adminKeyPath, "utf8")),
-        hostKey: h.hostKeys.ed25519,
-    };
-}
 
 /** The lab this file needs: the running one plus main2 with a backup of its own. */
 function withSecondMain(prev: LabDescription): { opts: UpOptions; pairs: Array<{ name: string; main: string; backup: string; port: number }> } {

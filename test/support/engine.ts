@@ -7,7 +7,8 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import type { LabDescription } from "../../lab/client";
+import * as pulumi from "@pulumi/pulumi";
+import type { LabDescription, LabHost } from "../../lab/client";
 
 /** Project root. */
 export const ROOT = path.resolve(__dirname, "../..");
@@ -95,4 +96,15 @@ export async function openLabConsumerStack(dir: string, stackName: string, lab: 
         port: { value: String(port) },
     });
     return stack;
+}
+
+/** How Pulumi reaches a lab host: its operator address as admin, host key pinned. */
+export function connectionOf(h: LabHost) {
+    return {
+        host: h.addresses.operator,
+        ...(h.sshPort !== 22 ? { port: h.sshPort } : {}),
+        user: h.adminUser,
+        privateKey: pulumi.secret(fs.readFileSync(h.adminKeyPath, "utf8")),
+        hostKey: h.hostKeys.ed25519,
+    };
 }
