@@ -146,12 +146,12 @@ fi
 echo
 echo "(b) your own hosts with an installed Pulumi CLI: npm run setup, npm run pulumi -- up"
 if [ -n "$installed_cli" ]; then
-    ok "pulumi $("$installed_cli/pulumi" version 2>/dev/null) in $installed_cli (>= $PULUMI_MIN_VERSION, < 4)"
+    ok "pulumi $("$installed_cli/pulumi" version 2>/dev/null) in $installed_cli (>= $PULUMI_MIN_VERSION, < 4; tested: $PULUMI_MIN_VERSION and $PULUMI_VERSION)"
 elif [ -x "$offline_bin/pulumi" ] && [ -x "$offline_bin/pulumi-language-nodejs" ]; then
     ok "no installed pulumi, but the offline build is cached ($offline_bin): npm run pulumi uses it"
 else
     reason=$(rst_toolchain_installed_cli 2>&1 >/dev/null | sed 's/^\[toolchain\] //')
-    missing real "Pulumi CLI >= $PULUMI_MIN_VERSION, < 4 with its pulumi-language-nodejs${reason:+ ($reason)}" \
+    missing real "Pulumi CLI >= $PULUMI_MIN_VERSION, < 4 with its pulumi-language-nodejs (tested: $PULUMI_MIN_VERSION and $PULUMI_VERSION)${reason:+ ($reason)}" \
         "curl -fsSL https://get.pulumi.com | sh -s -- --version $PULUMI_VERSION && export PATH=\"\$HOME/.pulumi/bin:\$PATH\""
 fi
 if command -v ssh-keyscan >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1; then

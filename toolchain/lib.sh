@@ -62,20 +62,22 @@ rst_toolchain_core_binaries() {
 # Built only when asked (`setup.sh --with NAME` or `--all`): the YAML host for the
 # YAML consumer test; the SDK generators behind `pulumi package gen-sdk`/`add`
 # (rst-sdkgen: Node.js through the shim, and bin/pulumi-language-{python,go,dotnet};
-# rst-sdkgen-dotnet: C#) for the multi-language tests.
+# rst-sdkgen-dotnet: C#) for the multi-language tests; the lowest CLI the library claims
+# (pulumi-lowest) for the engine and consumer tests that run on both ends of the range.
 rst_toolchain_extra_binaries() {
-	printf '%s\n' pulumi-language-yaml rst-sdkgen rst-sdkgen-dotnet
+	printf '%s\n' pulumi-language-yaml rst-sdkgen rst-sdkgen-dotnet pulumi-lowest
 }
 
 # Version a binary reports (from versions.env; load it first).
 rst_toolchain_binary_version() {
 	case "$1" in
 	pulumi) printf '%s\n' "$PULUMI_VERSION" ;;
+	pulumi-lowest) printf '%s\n' "$PULUMI_MIN_VERSION" ;;
 	pulumi-language-nodejs | pulumi-language-nodejs-upstream) printf '%s\n' "$LANGUAGE_HOST_VERSION" ;;
 	pulumi-language-yaml) printf '%s\n' "$YAML_LANGUAGE_HOST_VERSION" ;;
 	pulumi-resource-command) printf '%s\n' "$COMMAND_VERSION" ;;
 	pulumi-resource-tls) printf '%s\n' "$TLS_VERSION" ;;
-	rst-sdkgen) printf '%s\n' "$PULUMI_VERSION" ;;
+	rst-sdkgen) printf '%s\n' "$SDKGEN_VERSION" ;;
 	rst-sdkgen-dotnet) printf '%s\n' "$DOTNET_CODEGEN_VERSION" ;;
 	*) return 1 ;;
 	esac
@@ -105,6 +107,11 @@ rst_toolchain_binary_key() {
 # Directory with the `pulumi` CLI and the language hosts (what goes on PATH).
 rst_toolchain_bin_dir() {
 	printf '%s/%s/bin\n' "$(rst_toolchain_cache_root)" "$(rst_toolchain_key)"
+}
+
+# Directory with the lowest claimed CLI (PULUMI_MIN_VERSION) and the same language hosts.
+rst_toolchain_lowest_bin_dir() {
+	printf '%s/%s/lowest/bin\n' "$(rst_toolchain_cache_root)" "$(rst_toolchain_key)"
 }
 
 # Directory with the resource plugin binaries (kept off PATH so that the engine

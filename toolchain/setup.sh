@@ -100,7 +100,12 @@ plugin_is_ours() {
 # and, in ../libexec, the upstream host behind it) and the extras asked for.
 cli_ok() {
 	local extra
-	for extra in "${WANTED_EXTRAS[@]}"; do [ -x "$1/$extra" ] || return 1; done
+	for extra in "${WANTED_EXTRAS[@]}"; do
+		case "$extra" in
+		pulumi-lowest) [ -x "$1/../lowest/bin/pulumi" ] && [ -x "$1/../lowest/bin/pulumi-language-nodejs" ] || return 1 ;;
+		*) [ -x "$1/$extra" ] || return 1 ;;
+		esac
+	done
 	if printf '%s\n' "${WANTED_EXTRAS[@]}" | grep -qx rst-sdkgen; then
 		[ -x "$1/pulumi-language-python" ] && [ -x "$1/pulumi-language-go" ] && [ -x "$1/pulumi-language-dotnet" ] || return 1
 	fi
@@ -207,6 +212,11 @@ build_binary() {
 		go_build pulumi "$TC_DIR/go/pulumi" "$PULUMI_PKG_MODULE/cmd/pulumi" "$out" \
 			"-X $VERSION_X=v$PULUMI_VERSION"
 		;;
+	pulumi-lowest)
+		require_in pulumi-lowest/go.mod "$PULUMI_PKG_MODULE $PULUMI_LOWEST_PKG_MODULE_VERSION"
+		go_build pulumi-lowest "$TC_DIR/go/pulumi-lowest" "$PULUMI_PKG_MODULE/cmd/pulumi" "$out" \
+			"-X $VERSION_X=v$PULUMI_MIN_VERSION"
+		;;
 	pulumi-language-nodejs-upstream)
 		require_in pulumi-language-nodejs-upstream/go.mod "$LANGUAGE_HOST_MODULE $LANGUAGE_HOST_MODULE_VERSION"
 		go_build pulumi-language-nodejs-upstream "$TC_DIR/go/pulumi-language-nodejs-upstream" \
@@ -219,8 +229,8 @@ build_binary() {
 		go_build pulumi-language-nodejs "$TC_DIR/go/pulumi-language-nodejs" . "$out" ""
 		;;
 	rst-sdkgen)
-		require_in rst-sdkgen/go.mod "$PULUMI_PKG_MODULE $PULUMI_PKG_MODULE_VERSION"
-		go_build rst-sdkgen "$TC_DIR/go/rst-sdkgen" . "$out" "-X main.Version=$PULUMI_VERSION"
+		require_in rst-sdkgen/go.mod "$PULUMI_PKG_MODULE $SDKGEN_PKG_MODULE_VERSION"
+		go_build rst-sdkgen "$TC_DIR/go/rst-sdkgen" . "$out" "-X main.Version=$SDKGEN_VERSION"
 		;;
 	rst-sdkgen-dotnet)
 		require_in rst-sdkgen-dotnet/go.mod "$PULUMI_PKG_MODULE $DOTNET_CODEGEN_PKG_MODULE_VERSION"
@@ -291,6 +301,8 @@ for name in $(rst_toolchain_core_binaries) "${WANTED_EXTRAS[@]}"; do
 	pulumi-resource-*) dest="$PLUGIN_DIR" ;;
 	# Off PATH, where the shim looks for it (bin/../libexec/pulumi-language-nodejs).
 	pulumi-language-nodejs-upstream) dest="$KEY_DIR/libexec" dest_name=pulumi-language-nodejs ;;
+	# Its own bin dir (the CLI looks for language hosts beside itself), filled below.
+	pulumi-lowest) dest="$KEY_DIR/lowest/bin" dest_name=pulumi ;;
 	*) dest="$BIN_DIR" ;;
 	esac
 	[ -x "$dest/$dest_name" ] || provide "$name" "$dest" "$dest_name"
@@ -301,6 +313,17 @@ for name in $(rst_toolchain_core_binaries) "${WANTED_EXTRAS[@]}"; do
 		done
 	fi
 done
+# The lowest CLI gets the same language hosts (hard links): a bin dir of its own whose
+# ../libexec holds the upstream Node.js host, as the shim expects.
+if [ -x "$KEY_DIR/lowest/bin/pulumi" ]; then
+	mkdir -p "$KEY_DIR/lowest/libexec"
+	for f in "$BIN_DIR"/* "$KEY_DIR"/libexec/*; do
+		case "$f" in "$BIN_DIR/pulumi") continue ;; "$KEY_DIR"/libexec/*) d="$KEY_DIR/lowest/libexec" ;; *) d="$KEY_DIR/lowest/bin" ;; esac
+		ln -f "$f" "$d/" 2>/dev/null || cp -f "$f" "$d/"
+	done
+	[ "$("$KEY_DIR/lowest/bin/pulumi" version 2>/dev/null)" = "v$PULUMI_MIN_VERSION" ] ||
+		die "$KEY_DIR/lowest/bin/pulumi does not report v$PULUMI_MIN_VERSION"
+fi
 log "toolchain ready in $KEY_DIR (build log: $BUILD_LOG)"
 
 # install_plugin NAME VERSION: put the cached binary into the Pulumi plugin

@@ -2,20 +2,22 @@
  * End to end under the real Pulumi engine on the lab: up, a no-op second up and
  * preview, key rotation, a second backup, removing one backup (revocation), and
  * revoking a compromised, unreachable backup with destroy finishing unaided.
+ * Runs on the newest CLI; engine.lowest-cli.test.ts runs the same on the lowest one
+ * the library claims (toolchain/versions.env).
  */
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabDescription, loadLab, setLink } from "../../lab/client";
 import { renderServiceRemoveScript } from "../support/internals";
 import { runScript } from "../support/apply";
-import { changes, openStack, setStackConfig } from "../support/engine";
+import { changes, cliEnd, cliVersions, openStack, setStackConfig } from "../support/engine";
 import { keyRefused, sh, tunnelWorks, waitFor, writeReport } from "../support/hosts";
 
 const PI = { name: "pi", lab: "backup1", tunnelPort: 2222 };
 const GARAGE = { name: "garage", lab: "backup2", tunnelPort: 2223 };
 const base = { lab: ".state/lab/lab.json", main: { lab: "main" } };
 
-describe.sequential("pulumi up / destroy under the real engine", () => {
+describe.sequential(`pulumi up / destroy under the real engine (${cliEnd()} CLI)`, () => {
     let lab: LabDescription;
     let stack: Stack;
     const figures: Record<string, number> = {};
@@ -35,7 +37,13 @@ describe.sequential("pulumi up / destroy under the real engine", () => {
         await stack?.destroy({ continueOnError: true }).catch(() => undefined);
         // The compromised box kept its files (retained on delete); the next test file needs it clean.
         await runScript("backup1", renderServiceRemoveScript({ name: "pi" }), { lab });
-        writeReport("engine-timings.json", figures);
+        writeReport(`engine-timings-${cliEnd()}-cli.json`, figures);
+    });
+
+    it(`the engine is the ${cliEnd()} CLI of the tested range`, () => {
+        const { have, want } = cliVersions();
+        figures[`cli ${have}`] = 0;
+        expect(have).toBe(want);
     });
 
     it("pulumi up: the tunnel works, outputs exported", async () => {

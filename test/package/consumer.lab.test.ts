@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabDescription, loadLab } from "../../lab/client";
 import { renderServiceRemoveScript } from "../../components/service";
 import { runScript } from "../support/apply";
-import { changes, openLabConsumerStack } from "../support/engine";
+import { changes, cliEnd, cliVersions, openLabConsumerStack } from "../support/engine";
 import { sh, tunnelWorks, writeReport } from "../support/hosts";
 import { EXAMPLE, EXAMPLE_HALVES, installConsumer, pack, Packed, tempDir, testedProviderSdks } from "./consumer";
 
@@ -33,12 +33,17 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(() => {
     tmp.remove();
-    writeReport("consumer-engine-timings.json", figures);
+    writeReport(`consumer-engine-timings-${cliEnd()}-cli.json`, figures);
+});
+
+it(`the consumers' engine is the ${cliEnd()} CLI of the tested range`, () => {
+    const { have, want } = cliVersions();
+    expect(have).toBe(want);
 });
 
 describe.sequential.each([
     { label: "whole tunnel, main from Outputs", example: EXAMPLE, stackName: "consumer", backupIndex: 2, port: 2290 },
-])("a consumer stack installed from the tarball ($label), under the real engine", ({ example, stackName, backupIndex, port }) => {
+])(`a consumer stack installed from the tarball ($label), under the real engine (${cliEnd()} CLI)`, ({ example, stackName, backupIndex, port }) => {
     const key = "whole";
     let backup: string;
     let stack: Stack;
@@ -85,7 +90,7 @@ describe.sequential.each([
     });
 });
 
-describe.sequential("two consumer stacks joined by a StackReference: the main half's handoff is all the home stack needs", () => {
+describe.sequential(`two consumer stacks joined by a StackReference: the main half's handoff is all the home stack needs (${cliEnd()} CLI)`, () => {
     const port = 2291;
     let backup: string;
     let mainStack: Stack;

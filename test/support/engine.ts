@@ -39,6 +39,28 @@ export function engineEnv(): Record<string, string> {
     };
 }
 
+/** Which CLI the engine tests run: the newest (default) or the lowest the library claims. */
+export type CliEnd = "newest" | "lowest";
+
+/** The CLI end this test file runs on (RST_PULUMI_CLI=lowest: the lowest; see toolchain/env.sh). */
+export function cliEnd(): CliEnd {
+    return process.env.RST_PULUMI_CLI === "lowest" ? "lowest" : "newest";
+}
+
+/**
+ * The version the engine's `pulumi` reports, and the one toolchain/versions.env names for
+ * this end (PULUMI_VERSION, or PULUMI_MIN_VERSION for the lowest), so that a test can show
+ * which CLI it ran on.
+ */
+export function cliVersions(): { have: string; want: string } {
+    const env = engineEnv();
+    const have = execFileSync("pulumi", ["version"], { encoding: "utf8", env: { ...process.env, ...env } }).trim().replace(/^v/, "");
+    const versions = fs.readFileSync(path.join(ROOT, "toolchain", "versions.env"), "utf8");
+    const key = cliEnd() === "lowest" ? "PULUMI_MIN_VERSION" : "PULUMI_VERSION";
+    const want = new RegExp(`^${key}=(\\S+)$`, "m").exec(versions)?.[1] ?? "?";
+    return { have, want };
+}
+
 /**
  * Opens stack `name` of this project with `config` (project namespace, plain values).
  * A stack left by an earlier run is removed first: its state would describe hosts

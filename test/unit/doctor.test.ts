@@ -45,8 +45,8 @@ function doctor(args: string[], fakes: Record<string, string>, env: Record<strin
 describe("doctor (scripts/doctor.sh)", () => {
     it("real hosts without a Pulumi CLI: names it, prints the installer command, exits 1", () => {
         const r = doctor(["--real"], {});
-        expect(r.out).toContain("MISSING  Pulumi CLI >= 3.259.0, < 4");
-        expect(r.out).toContain("curl -fsSL https://get.pulumi.com | sh -s -- --version 3.259.0");
+        expect(r.out).toContain("MISSING  Pulumi CLI >= 3.259.0, < 4 with its pulumi-language-nodejs (tested: 3.259.0 and 3.276.0)");
+        expect(r.out).toContain("curl -fsSL https://get.pulumi.com | sh -s -- --version 3.276.0");
         expect(r.out).toMatch(/\(b\) real hosts: not ready/);
         expect(r.status).toBe(1);
     });
