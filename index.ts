@@ -21,7 +21,8 @@ const plan = planStack(
 );
 
 const tunnels = plan.tunnels.map((args) => ({ args, tunnel: new ReverseTunnel(args.name, args) }));
-// After the tunnels: destroy removes it last, and keeps it while other stacks' tunnels remain.
+// It depends on the tunnels, so the timer's list follows them; destroy therefore removes it
+// first, and its delete keeps the health command only while other stacks' tunnels remain.
 // The health timer checks this stack's tunnels (main.monitor: settings, or false for none).
 const health = new MainHealthCheck(
     "main",

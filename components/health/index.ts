@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HostConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
+import { stackOwner } from "../ownership";
 import { HEALTH_COMMAND_PATH, renderHealthInstallScript, renderHealthRemoveScript } from "./render";
 import { MainMonitorArgs, MONITOR_COMMAND_PATH, MonitoredBackupArgs, renderMonitorInstallScript, renderMonitorRemoveScript, resolveMonitorSettings } from "./monitor";
 import { MONITOR_TIMER } from "./units";
@@ -53,7 +54,7 @@ export class MainHealthCheck extends pulumi.ComponentResource {
         const after = { parent: this, ...(opts?.dependsOn !== undefined ? { dependsOn: opts.dependsOn } : {}) };
         remoteScript(
             `${name}-health`,
-            { connection: args.connection, connectionKey: "main.connection", create: renderHealthInstallScript(), delete: renderHealthRemoveScript() },
+            { connection: args.connection, connectionKey: "main.connection", create: renderHealthInstallScript(), delete: renderHealthRemoveScript(stackOwner()) },
             after,
         );
         const withTimer = args.backups !== undefined;

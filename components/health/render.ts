@@ -1,4 +1,5 @@
-import { heredoc, renderScript, shQuote } from "../shell";
+import { OWNER_LINE_PREFIX } from "../ownership/render";
+import { bash, heredoc, renderScript, shQuote } from "../shell";
 
 /** Where the health command is installed on main. */
 export const HEALTH_COMMAND_PATH = "/usr/local/sbin/reverse-ssh-tunnel-health";
@@ -67,21 +68,34 @@ export function renderHealthInstallScript(): string {
 }
 
 /**
- * Script that removes the health command, unless tunnels remain on main: several
- * stacks (a fleet split into stacks, or teams) share one main and one health
- * command, and a stack's destroy removes its own tunnels first.
+ * Script that removes the health command, unless tunnels of other stacks remain on main:
+ * several stacks (a fleet split into stacks, or teams) share one main and one health
+ * command. `stack` is the removing stack's owner prefix (`ORG/PROJECT/STACK/`, see
+ * components/ownership): entries it marks are this stack's own, which its destroy removes
+ * in the same run (the health command goes first, as it depends on the tunnels), so they
+ * do not keep it; unmarked entries and other stacks' do. Without `stack` every entry keeps it.
  */
-export function renderHealthRemoveScript(): string {
+export function renderHealthRemoveScript(stack = ""): string {
     return renderScript(
-        `rst_path=${shQuote(HEALTH_COMMAND_PATH)}`,
-        String.raw`rst_remaining=0
+        `rst_path=${shQuote(HEALTH_COMMAND_PATH)}
+rst_stack=${shQuote(stack)}
+rst_own_prefix=${shQuote(OWNER_LINE_PREFIX)}`,
+        bash`rst_remaining=0
+rst_own=0
 for rst_entry in ${CLIENT_ENTRIES}; do
-    if [ -e "$rst_entry" ]; then rst_remaining=$((rst_remaining + 1)); fi
+    [ -e "$rst_entry" ] || continue
+    rst_mark=$(awk -v p="$rst_own_prefix" 'index($0, p) == 1 { print substr($0, length(p) + 1); exit }' "$rst_entry" 2>/dev/null || true)
+    if [ -n "$rst_stack" ] && [ "$\{rst_mark#"$rst_stack"}" != "$rst_mark" ]; then
+        rst_own=$((rst_own + 1))
+    else
+        rst_remaining=$((rst_remaining + 1))
+    fi
 done
 if [ "$rst_remaining" -gt 0 ]; then
     rst_note "kept $rst_path: $rst_remaining tunnel(s) into this host remain (another stack's?)"
 else
     rst_remove "$rst_path"
+    [ "$rst_own" = 0 ] || rst_note "removed $rst_path: the $rst_own tunnel(s) left on this host are this stack's, which this destroy removes"
 fi`,
     );
 }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ownerId, validateOwner } from "./render";
+import { ownerId, stackOwnerPrefix, validateOwner } from "./render";
 
 export * from "./render";
 
@@ -10,6 +10,11 @@ export * from "./render";
 export function ownerOf(resourceName: string, explicit?: string): string {
     if (explicit !== undefined) return validateOwner("owner", explicit);
     return ownerId(organization(), pulumi.getProject(), pulumi.getStack(), resourceName);
+}
+
+/** What every owner in the running stack starts with: `ORG/PROJECT/STACK/`. */
+export function stackOwner(): string {
+    return stackOwnerPrefix(organization(), pulumi.getProject(), pulumi.getStack());
 }
 
 /** The stack's organization; "organization" (what a self-managed backend reports) when the engine names none (mocks, older CLIs). */

@@ -53,7 +53,12 @@ function ownerPart(s: string): string {
 
 /** The owner of a component: `ORG/PROJECT/STACK/NAME`, each part `%`-encoded (see the module comment for why). */
 export function ownerId(organization: string, project: string, stack: string, resourceName: string): string {
-    return validateOwner("owner", [organization, project, stack, resourceName].map(ownerPart).join("/"));
+    return validateOwner("owner", stackOwnerPrefix(organization, project, stack) + ownerPart(resourceName));
+}
+
+/** What every owner of one stack starts with: `ORG/PROJECT/STACK/`, encoded as in {@link ownerId}. */
+export function stackOwnerPrefix(organization: string, project: string, stack: string): string {
+    return [organization, project, stack].map(ownerPart).join("/") + "/";
 }
 
 /** The line that marks a file's owner. */

@@ -9,6 +9,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabDescription, loadLab, setLink } from "../../lab/client";
 import { renderServiceRemoveScript } from "../support/internals";
+import { HEALTH_COMMAND_PATH } from "../../components/health/render";
 import { runScript } from "../support/apply";
 import { changes, cliEnd, cliVersions, openStack, setStackConfig } from "../support/engine";
 import { keyRefused, sh, tunnelWorks, waitFor, writeReport } from "../support/hosts";
@@ -109,6 +110,10 @@ describe.sequential(`pulumi up / destroy under the real engine (${cliEnd()} CLI)
         expect((await sh(lab.main, "pgrep -u tunnel-pi | wc -l; ss -Hltn 'sport = :2222' | wc -l; getent passwd tunnel-pi | wc -l")).trim()).toBe("0\n0\n0");
         expect(keyRefused(lab, "tunnel-pi", stolen)).toBe(true);
         expect(await tunnelWorks(lab.main, "pi", "backup1")).toBe(false);
+        // The health command goes with this stack unless another stack's tunnel (or an unmarked one) is left on main.
+        const left = await sh(lab.main, `for f in /etc/ssh/ssh_config.d/reverse-ssh-tunnel-*.conf; do [ -e "$f" ] || continue; grep -m1 '^# reverse-ssh-tunnel owner: ' "$f" || echo unmarked; done; test -e ${HEALTH_COMMAND_PATH} && echo health-present || echo health-absent`);
+        const others = left.split("\n").filter((l) => l !== "" && !l.startsWith("health-") && !l.includes(" owner: organization/reverse-ssh-tunnel/e2e/"));
+        expect(left.trim().split("\n").pop()).toBe(others.length > 0 ? "health-present" : "health-absent");
         await setLink("backup1", "up", "home", lab);
     });
 });

@@ -15,6 +15,7 @@ import { accountGecos, renderAccountApplyScript, renderAccountRevokeScript, rend
 import { OWNERSHIP_FUNCTIONS, ownerId, PORT_FUNCTIONS, ownerLine, validateOwner } from "../../components/ownership/render";
 import { renderServiceRemoveScript, renderUnit } from "../../components/service/render";
 import { dropinPath, legacyBlockIdentity, managedBlockMarkers, renderMatchBlock, renderSshdApplyScript, renderSshdRemoveScript } from "../../components/sshd/render";
+import { HEALTH_COMMAND_PATH, renderHealthRemoveScript } from "../../components/health/render";
 import { clientConfigPath, renderClientConfigInstallScript, renderClientConfigRemoveScript, renderMainClientConfig } from "../../components/tunnel/render";
 import { SCRIPT_PRELUDE } from "../../components/shell";
 import { makeKeyPair, SAMPLE_KEY } from "../support/fixtures";
@@ -27,7 +28,7 @@ const B = "organization/fleet/stack-b/pi";
 const KEYS = "/etc/ssh/reverse-ssh-tunnel/authorized_keys";
 
 /** The scratch roots, bind-mounted over the real paths inside the namespace. */
-const ROOTS = ["/etc/ssh", "/etc/systemd/system"] as const;
+const ROOTS = ["/etc/ssh", "/etc/systemd/system", "/usr/local/sbin"] as const;
 
 /** Path -> content of every file under the scratch roots (`0/...`, `1/...`). */
 function snapshot(dir: string): Map<string, string> {
@@ -61,7 +62,7 @@ function inScratch(script: string, files: Record<string, string>) {
     const before = snapshot(dir);
     const r = spawnSync(
         "unshare",
-        ["--mount", "--propagation", "private", "bash", "-c", 'set -e; mount --bind "$1/0" /etc/ssh; mount --bind "$1/1" /etc/systemd/system; mount -t tmpfs tmpfs /run; exec bash "$1/script"', "x", dir],
+        ["--mount", "--propagation", "private", "bash", "-c", 'set -e; mount --bind "$1/0" /etc/ssh; mount --bind "$1/1" /etc/systemd/system; mount --bind "$1/2" /usr/local/sbin; mount -t tmpfs tmpfs /run; exec bash "$1/script"', "x", dir],
         { encoding: "utf8" },
     );
     const after = snapshot(dir);
@@ -218,6 +219,29 @@ describe("a delete leaves another owner's entries", () => {
         const own = inScratch(renderClientConfigRemoveScript("pi", B), { [clientConfigPath("pi")]: renderMainClientConfig({ name: "pi", port: 2222, backupHostKeys: [SAMPLE_KEY], owner: B }) });
         expect(own.status, own.stderr).toBe(0);
         expect(own.after.size).toBe(0);
+    });
+});
+
+describe("the health command on main goes with the last stack's tunnels", () => {
+    const health = { [HEALTH_COMMAND_PATH]: "#!/bin/bash\n" };
+    const entry = (name: string, owner?: string) => ({ [clientConfigPath(name)]: `${owner ? ownerLine(owner) + "\n" : ""}Host backup-${name}\n` });
+    it("its destroy removes it although this stack's own entries are still there (they go later in the same destroy)", () => {
+        const r = inScratch(renderHealthRemoveScript("organization/fleet/stack-a/"), { ...health, ...entry("pi", A), ...entry("nas", "organization/fleet/stack-a/nas") });
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.after.has("2/reverse-ssh-tunnel-health")).toBe(false);
+        expect(r.stdout + r.stderr).toContain("the 2 tunnel(s) left on this host are this stack's");
+    });
+    it("it stays while another stack's entry (stack-a2 too: a prefix is not a stack) or an unmarked one remains", () => {
+        for (const other of [entry("pi", B), entry("pi", "organization/fleet/stack-a2/pi"), entry("old")]) {
+            const r = inScratch(renderHealthRemoveScript("organization/fleet/stack-a/"), { ...health, ...entry("nas", "organization/fleet/stack-a/nas"), ...other });
+            expect(r.status, r.stderr).toBe(0);
+            expect(r.after.get("2/reverse-ssh-tunnel-health")).toBe("#!/bin/bash\n");
+            expect(r.stdout + r.stderr).toContain("kept /usr/local/sbin/reverse-ssh-tunnel-health: 1 tunnel(s) into this host remain");
+        }
+    });
+    it("without a stack (the older delete scripts' rule), every entry keeps it", () => {
+        const r = inScratch(renderHealthRemoveScript(), { ...health, ...entry("pi", A) });
+        expect(r.after.has("2/reverse-ssh-tunnel-health")).toBe(true);
     });
 });
 
