@@ -65,6 +65,8 @@ KEY="$(rst_toolchain_key)"
 KEY_DIR="$CACHE_ROOT/$KEY"
 BIN_DIR="$KEY_DIR/bin"
 PLUGIN_DIR="$KEY_DIR/plugins"
+# The lowest claimed CLI's own bin dir (rst_toolchain_lowest_bin_dir), its ../libexec beside it.
+LOWEST_DIR="$KEY_DIR/lowest"
 STORE="$CACHE_ROOT/bins"
 
 OFFLINE="${RST_TOOLCHAIN_OFFLINE:-0}"
@@ -102,7 +104,7 @@ cli_ok() {
 	local extra
 	for extra in "${WANTED_EXTRAS[@]}"; do
 		case "$extra" in
-		pulumi-lowest) [ -x "$1/../lowest/bin/pulumi" ] && [ -x "$1/../lowest/bin/pulumi-language-nodejs" ] || return 1 ;;
+		pulumi-lowest) [ -x "$LOWEST_DIR/bin/pulumi" ] && [ -x "$LOWEST_DIR/bin/pulumi-language-nodejs" ] || return 1 ;;
 		*) [ -x "$1/$extra" ] || return 1 ;;
 		esac
 	done
@@ -274,6 +276,12 @@ build_binary() {
 	esac
 }
 
+# link_into SRC DEST: DEST is a hard link of SRC (a copy across file systems). Not a
+# symlink: the CLI looks for language hosts beside its own resolved path.
+link_into() {
+	ln -f "$1" "$2" 2>/dev/null || cp -f "$1" "$2"
+}
+
 # provide NAME DEST_DIR [DEST_NAME]: DEST_DIR/DEST_NAME (default NAME) is the cached
 # build of NAME for its current key, building it first when the store lacks it.
 provide() {
@@ -288,9 +296,7 @@ provide() {
 		mv "$store_dir.tmp" "$store_dir"
 	fi
 	mkdir -p "$dest"
-	# Hard links (copies across file systems), not symlinks: the CLI looks for
-	# language hosts beside its own resolved path.
-	ln -f "$store_dir/$name" "$dest/$dest_name" 2>/dev/null || cp -f "$store_dir/$name" "$dest/$dest_name"
+	link_into "$store_dir/$name" "$dest/$dest_name"
 }
 
 printf '== %s (%s) on %s cores\n' "$KEY" "$(date -u +%FT%TZ)" "$(nproc)" >>"$BUILD_LOG"
@@ -302,7 +308,7 @@ for name in $(rst_toolchain_core_binaries) "${WANTED_EXTRAS[@]}"; do
 	# Off PATH, where the shim looks for it (bin/../libexec/pulumi-language-nodejs).
 	pulumi-language-nodejs-upstream) dest="$KEY_DIR/libexec" dest_name=pulumi-language-nodejs ;;
 	# Its own bin dir (the CLI looks for language hosts beside itself), filled below.
-	pulumi-lowest) dest="$KEY_DIR/lowest/bin" dest_name=pulumi ;;
+	pulumi-lowest) dest="$LOWEST_DIR/bin" dest_name=pulumi ;;
 	*) dest="$BIN_DIR" ;;
 	esac
 	[ -x "$dest/$dest_name" ] || provide "$name" "$dest" "$dest_name"
@@ -315,14 +321,14 @@ for name in $(rst_toolchain_core_binaries) "${WANTED_EXTRAS[@]}"; do
 done
 # The lowest CLI gets the same language hosts (hard links): a bin dir of its own whose
 # ../libexec holds the upstream Node.js host, as the shim expects.
-if [ -x "$KEY_DIR/lowest/bin/pulumi" ]; then
-	mkdir -p "$KEY_DIR/lowest/libexec"
+if [ -x "$LOWEST_DIR/bin/pulumi" ]; then
+	mkdir -p "$LOWEST_DIR/libexec"
 	for f in "$BIN_DIR"/* "$KEY_DIR"/libexec/*; do
-		case "$f" in "$BIN_DIR/pulumi") continue ;; "$KEY_DIR"/libexec/*) d="$KEY_DIR/lowest/libexec" ;; *) d="$KEY_DIR/lowest/bin" ;; esac
-		ln -f "$f" "$d/" 2>/dev/null || cp -f "$f" "$d/"
+		case "$f" in "$BIN_DIR/pulumi") continue ;; "$KEY_DIR"/libexec/*) d="$LOWEST_DIR/libexec" ;; *) d="$LOWEST_DIR/bin" ;; esac
+		link_into "$f" "$d/$(basename "$f")"
 	done
-	[ "$("$KEY_DIR/lowest/bin/pulumi" version 2>/dev/null)" = "v$PULUMI_MIN_VERSION" ] ||
-		die "$KEY_DIR/lowest/bin/pulumi does not report v$PULUMI_MIN_VERSION"
+	[ "$("$LOWEST_DIR/bin/pulumi" version 2>/dev/null)" = "v$PULUMI_MIN_VERSION" ] ||
+		die "$LOWEST_DIR/bin/pulumi does not report v$PULUMI_MIN_VERSION"
 fi
 log "toolchain ready in $KEY_DIR (build log: $BUILD_LOG)"
 
