@@ -1,4 +1,4 @@
-import { OWNER_LINE_PREFIX } from "../ownership/render";
+import { OWNER_MARK_FUNCTIONS } from "../ownership/render";
 import { bash, heredoc, renderScript, shQuote } from "../shell";
 
 /** Where the health command is installed on main. */
@@ -77,14 +77,14 @@ export function renderHealthInstallScript(): string {
  */
 export function renderHealthRemoveScript(stack = ""): string {
     return renderScript(
+        OWNER_MARK_FUNCTIONS,
         `rst_path=${shQuote(HEALTH_COMMAND_PATH)}
-rst_stack=${shQuote(stack)}
-rst_own_prefix=${shQuote(OWNER_LINE_PREFIX)}`,
+rst_stack=${shQuote(stack)}`,
         bash`rst_remaining=0
 rst_own=0
 for rst_entry in ${CLIENT_ENTRIES}; do
     [ -e "$rst_entry" ] || continue
-    rst_mark=$(awk -v p="$rst_own_prefix" 'index($0, p) == 1 { print substr($0, length(p) + 1); exit }' "$rst_entry" 2>/dev/null || true)
+    rst_mark=$(rst_mark_of "$rst_entry")
     if [ -n "$rst_stack" ] && [ "$\{rst_mark#"$rst_stack"}" != "$rst_mark" ]; then
         rst_own=$((rst_own + 1))
     else

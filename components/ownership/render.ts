@@ -72,16 +72,23 @@ export function ownershipVariables(args: OwnershipArgs): string {
 rst_adopt=${args.adopt === true ? 1 : 0}`;
 }
 
-/**
- * Bash functions for the ownership checks, defined after the prelude. They read
- * `rst_owner` and `rst_adopt` (see {@link ownershipVariables}) when called.
- */
-export const OWNERSHIP_FUNCTIONS = librarySection(String.raw`rst_own_prefix='${OWNER_LINE_PREFIX}'
+/** Reading a file's owner mark: `rst_mark_of FILE`, for scripts that only read marks (no owner of their own). */
+const MARK_READER = String.raw`rst_own_prefix='${OWNER_LINE_PREFIX}'
 # rst_mark_of FILE: the owner FILE's mark line names, or nothing (no file, no mark).
 rst_mark_of() {
     [ -f "$1" ] || return 0
     awk -v p="$rst_own_prefix" 'index($0, p) == 1 { print substr($0, length(p) + 1); exit }' "$1"
-}
+}`;
+
+/** {@link MARK_READER} alone, as a library section. */
+export const OWNER_MARK_FUNCTIONS = librarySection(MARK_READER);
+
+/**
+ * Bash functions for the ownership checks, defined after the prelude. They read
+ * `rst_owner` and `rst_adopt` (see {@link ownershipVariables}) when called. They hold
+ * {@link OWNER_MARK_FUNCTIONS}: use one section or the other in a script.
+ */
+export const OWNERSHIP_FUNCTIONS = librarySection(MARK_READER + String.raw`
 # rst_gecos_owner USER: the owner in the account's GECOS field, or nothing.
 rst_gecos_owner() {
     { getent passwd "$1" || true; } | cut -d: -f5 | sed -n 's/^.* ${GECOS_OWNER_PREFIX}\([^ ]*\)$/\1/p'
