@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabDescription, loadLab, setLink } from "../../lab/client";
 import { renderServiceRemoveScript } from "../support/internals";
 import { HEALTH_COMMAND_PATH } from "../../components/health/render";
+import { OWNER_LINE_PREFIX, stackOwnerPrefix } from "../../components/ownership/render";
 import { runScript } from "../support/apply";
 import { changes, cliEnd, cliVersions, openStack, setStackConfig } from "../support/engine";
 import { keyRefused, sh, tunnelWorks, waitFor, writeReport } from "../support/hosts";
@@ -111,8 +112,9 @@ describe.sequential(`pulumi up / destroy under the real engine (${cliEnd()} CLI)
         expect(keyRefused(lab, "tunnel-pi", stolen)).toBe(true);
         expect(await tunnelWorks(lab.main, "pi", "backup1")).toBe(false);
         // The health command goes with this stack unless another stack's tunnel (or an unmarked one) is left on main.
-        const left = await sh(lab.main, `for f in /etc/ssh/ssh_config.d/reverse-ssh-tunnel-*.conf; do [ -e "$f" ] || continue; grep -m1 '^# reverse-ssh-tunnel owner: ' "$f" || echo unmarked; done; test -e ${HEALTH_COMMAND_PATH} && echo health-present || echo health-absent`);
-        const others = left.split("\n").filter((l) => l !== "" && !l.startsWith("health-") && !l.includes(" owner: organization/reverse-ssh-tunnel/e2e/"));
+        const left = await sh(lab.main, `for f in /etc/ssh/ssh_config.d/reverse-ssh-tunnel-*.conf; do [ -e "$f" ] || continue; grep -m1 '^${OWNER_LINE_PREFIX}' "$f" || echo unmarked; done; test -e ${HEALTH_COMMAND_PATH} && echo health-present || echo health-absent`);
+        const ours = OWNER_LINE_PREFIX + stackOwnerPrefix("organization", "reverse-ssh-tunnel", stack.name);
+        const others = left.split("\n").filter((l) => l !== "" && !l.startsWith("health-") && !l.startsWith(ours));
         expect(left.trim().split("\n").pop()).toBe(others.length > 0 ? "health-present" : "health-absent");
         await setLink("backup1", "up", "home", lab);
     });

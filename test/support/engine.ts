@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import * as pulumi from "@pulumi/pulumi";
 import type { LabDescription, LabHost } from "../../lab/client";
+import { toolchainVersions } from "./toolchain-versions";
 
 /** Project root. */
 export const ROOT = path.resolve(__dirname, "../..");
@@ -55,9 +56,7 @@ export function cliEnd(): CliEnd {
 export function cliVersions(): { have: string; want: string } {
     const env = engineEnv();
     const have = execFileSync("pulumi", ["version"], { encoding: "utf8", env: { ...process.env, ...env } }).trim().replace(/^v/, "");
-    const versions = fs.readFileSync(path.join(ROOT, "toolchain", "versions.env"), "utf8");
-    const key = cliEnd() === "lowest" ? "PULUMI_MIN_VERSION" : "PULUMI_VERSION";
-    const want = new RegExp(`^${key}=(\\S+)$`, "m").exec(versions)?.[1] ?? "?";
+    const want = toolchainVersions()[cliEnd() === "lowest" ? "PULUMI_MIN_VERSION" : "PULUMI_VERSION"] ?? "?";
     return { have, want };
 }
 

@@ -6,19 +6,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { toolchainVersions } from "../support/toolchain-versions";
 
 const ROOT = path.resolve(__dirname, "../..");
 const read = (f: string) => fs.readFileSync(path.join(ROOT, f), "utf8");
 const pkg = JSON.parse(read("package.json")) as Record<string, any>;
 const lock = JSON.parse(read("package-lock.json")) as { packages: Record<string, { version: string; dependencies?: Record<string, string> }> };
-/** KEY=VALUE lines of toolchain/versions.env: the versions the offline toolchain serves. */
-const toolchain = Object.fromEntries(
-    read("toolchain/versions.env")
-        .split("\n")
-        .map((l) => /^([A-Z_]+)=(.*)$/.exec(l))
-        .filter((m): m is RegExpExecArray => m !== null)
-        .map((m) => [m[1]!, m[2]!]),
-);
+const toolchain = toolchainVersions();
 
 describe("publish-ready manifest", () => {
     it("is not private, names its license, repository and keywords", () => {
