@@ -17,6 +17,7 @@ import * as path from "node:path";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadLab, type LabDescription } from "../../lab/client";
+import { listProcs } from "../../lab/procfs";
 import { changes, engineEnv, LAB_PASSPHRASE, ROOT, setStackConfig } from "../support/engine";
 import { sh, tunnelWorks, writeReport } from "../support/hosts";
 import { startPostgres, type PgServer } from "../support/postgres";
@@ -55,18 +56,17 @@ function operatorDir(name: string): string {
  */
 function killLeftoversIn(dir: string): string[] {
     const killed: string[] = [];
-    for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    for (const p of listProcs()) {
         let cwd: string;
         try {
-            cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+            cwd = fs.readlinkSync(`/proc/${p.pid}/cwd`);
         } catch {
             continue;
         }
-        if (Number(pid) === process.pid || (cwd !== dir && !cwd.startsWith(`${dir}/`))) continue;
+        if (p.pid === process.pid || (cwd !== dir && !cwd.startsWith(`${dir}/`))) continue;
         try {
-            const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
-            process.kill(Number(pid), "SIGKILL");
-            killed.push(`${pid} ${cmd.slice(0, 120)}`);
+            process.kill(p.pid, "SIGKILL");
+            killed.push(`${p.pid} ${p.argv.join(" ").slice(0, 120)}`);
         } catch {
             // gone already
         }
