@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { renderBundle } from "../shell";
+import { renderPackedBundle } from "../shell";
 import { HostConnection, privilegedPhase, toCommandConnection } from "./index";
 
 /** A rendered script pair (or triple) for one remote.Command. */
@@ -43,7 +43,7 @@ export interface RemoteScriptArgs {
 export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
     const bundle = pulumi
         .all([args.create, args.update ?? args.create, args.delete ?? "exit 0", args.stdin ?? ""])
-        .apply(([create, update, del, data]) => renderBundle({ create, update, delete: del }, data));
+        .apply(([create, update, del, data]) => renderPackedBundle({ create, update, delete: del }, data));
     // The login user (maybe an Output) decides between bash and sudo. Taken from the
     // args, not the secret connection, so the command strings stay readable in the state.
     const phase = (p: "create" | "update" | "delete") =>

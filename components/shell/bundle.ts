@@ -1,3 +1,4 @@
+import { gunzipSync, gzipSync, strFromU8, strToU8 } from "fflate";
 import { SCRIPT_PRELUDE } from "./prelude";
 
 /**
@@ -92,4 +93,61 @@ ${body(script)}
         "esac; exit",
         "",
     ].join("\n") + data;
+}
+
+/** The line that ends a packed bundle's base64 text (base64 never produces it). */
+const PACKED_END = "RST_PACKED";
+/** Bytes per base64 line of a packed bundle: coreutils' and busybox's width. */
+const BASE64_LINE = 76;
+
+/** The shell lines around a packed bundle's base64 text, shared by packing and unpacking. */
+const PACKED_HEAD = [
+    "# reverse-ssh-tunnel: script bundle, gzip and base64 (the state stores every command's stdin twice); `bash -s -- create|update|delete` runs one phase; data for it follows.",
+    `rst_bundle=$(base64 -d <<'${PACKED_END}' | gzip -dc`,
+].join("\n");
+const PACKED_TAIL = [
+    PACKED_END,
+    ") || { echo 'reverse-ssh-tunnel: error: cannot unpack the script bundle (the host needs base64 and gzip)' >&2; exit 2; }",
+    'eval "$rst_bundle"; exit',
+    "",
+].join("\n");
+
+/**
+ * A bundle (without data) as it travels and is stored: gzip and base64 inside a
+ * short stub that unpacks it and runs it with the command's arguments. The
+ * engine rewrites the whole state after every step and stores each stdin twice, so
+ * the bytes per command multiply with the stack's size; the scripts compress about
+ * 2.5 times (their shared sections repeat across commands, not within one).
+ *
+ * Deterministic: fflate is pure JavaScript (the same bytes on every machine and Node
+ * release, so an unchanged program never shows a diff), and the gzip header carries no
+ * time. bash parses the `eval` line whole before running it and the bundle ends with
+ * `esac; exit`, so the data after it is still read only by a script that reads stdin.
+ * The unpacking costs the host two short processes (coreutils `base64`, `gzip`).
+ */
+export function packBundle(bundle: string): string {
+    const b64 = Buffer.from(gzipSync(strToU8(bundle), { level: 9, mtime: 0 })).toString("base64");
+    const lines: string[] = [];
+    for (let i = 0; i < b64.length; i += BASE64_LINE) lines.push(b64.slice(i, i + BASE64_LINE));
+    return `${PACKED_HEAD}\n${lines.join("\n")}\n${PACKED_TAIL}`;
+}
+
+/**
+ * `renderBundle` packed by {@link packBundle}, then the data: what a command's stdin
+ * holds and the state stores.
+ */
+export function renderPackedBundle(scripts: { create: string; update: string; delete?: string }, data = ""): string {
+    return packBundle(renderBundle(scripts)) + data;
+}
+
+/**
+ * The readable bundle and the data of a packed stdin (to read a command's scripts from
+ * the state, or in tests). Throws when the text is not a packed bundle.
+ */
+export function unpackBundle(stdin: string): { bundle: string; data: string } {
+    if (!stdin.startsWith(`${PACKED_HEAD}\n`)) throw new Error("not a packed reverse-ssh-tunnel script bundle");
+    const end = stdin.indexOf(`\n${PACKED_TAIL}`);
+    if (end < 0) throw new Error("packed script bundle without its end line");
+    const b64 = stdin.slice(PACKED_HEAD.length + 1, end).replace(/\n/g, "");
+    return { bundle: strFromU8(gunzipSync(Buffer.from(b64, "base64"))), data: stdin.slice(end + 1 + PACKED_TAIL.length) };
 }

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { renderAccountApplyScript, renderAccountRevokeScript } from "../../components/account";
 import { privilegedPhase } from "../../components/connection";
 import { type ForwardSpec, renderKeyInstallScript, renderServiceInstallScript, renderServiceRemoveScript } from "../../components/service";
-import { renderBundle } from "../../components/shell";
+import { renderPackedBundle } from "../../components/shell";
 import { SshdPlacement, renderSshdApplyScript, renderSshdRemoveScript } from "../../components/sshd";
 import { type ReverseTunnelArgs, parseBackupSshd, renderClientConfigInstallScript, renderClientConfigRemoveScript, renderMainClientConfig, renderReadBackupFactsScript, renderReadHostKeysScript, resolveTunnelSettings } from "../../components/tunnel";
 import { parseHostKeyList, parsePublicKey } from "../../components/validation";
@@ -28,9 +28,9 @@ export interface StepResult {
 export async function runScript(host: string, script: string, opts: { stdin?: string; allowFail?: boolean; lab?: LabDescription } = {}): Promise<StepResult> {
     const lab = opts.lab ?? loadLab();
     const h = getHost(host, lab);
-    // As remoteScript runs it: a short command, the script bundle and its data on stdin.
+    // As remoteScript runs it: a short command, the packed script bundle and its data on stdin.
     const cmd = privilegedPhase({ user: h.adminUser }, "create");
-    const stdin = renderBundle({ create: script, update: script }, opts.stdin ?? "");
+    const stdin = renderPackedBundle({ create: script, update: script }, opts.stdin ?? "");
     const dial = () => adminSsh(host, cmd, { stdin, timeoutMs: 120_000 }, lab);
     let r = await dial();
     // Like @pulumi/command's dialErrorLimit: a dial that fails (e.g. while sshd re-executes

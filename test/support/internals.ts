@@ -10,4 +10,4 @@ export * from "../../components/service";
 export * from "../../components/sshd";
 export * from "../../components/tunnel";
 export * from "../../components/validation";
-export { renderBundle, shQuote, shJoin } from "../../components/shell";
+export { shQuote, shJoin } from "../../components/shell";

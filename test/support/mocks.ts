@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { unpackBundle } from "../../components/shell";
 import { SAMPLE_KEY } from "./fixtures";
 
 /** A resource registration seen by the mock engine. */
@@ -15,6 +16,15 @@ export const FAKE_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZS1rZX
 export function unwrap(v: any): any {
     if (v && typeof v === "object" && "4dabf18193072939515e22adb298388d" in v) return unwrap(v.value);
     return v;
+}
+
+/**
+ * A command's stdin as the host runs it, readable: the packed bundle unpacked, then its
+ * data (tests read the scripts; the state holds them packed).
+ */
+export function stdinText(v: any): string {
+    const { bundle, data } = unpackBundle(String(unwrap(v)));
+    return bundle + data;
 }
 
 /** Installs Pulumi mocks that record registrations; returns the record. */

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { renderSshdApplyScript, renderSshdRemoveScript } from "../../components/sshd";
 import { SSHD_FUNCTIONS } from "../../components/sshd/functions";
 import { SSHD_JUDGE } from "../../components/sshd/judge";
-import { librarySection, renderBundle, renderScript, SCRIPT_PRELUDE } from "../../components/shell";
+import { librarySection, packBundle, renderBundle, renderPackedBundle, renderScript, SCRIPT_PRELUDE, unpackBundle } from "../../components/shell";
 
 const run = (phase: string, stdin: string) => spawnSync("bash", ["-s", "--", phase], { input: stdin, encoding: "utf8" });
 
@@ -77,5 +77,53 @@ describe("script bundle on stdin", () => {
         expect(functions(head).split("\n").length).toBeGreaterThan(25);
         expect(spawnSync("bash", ["-n"], { input: b }).status).toBe(0);
         expect(() => librarySection("cat <<'EOF'\n# data\nEOF")).toThrow(/heredoc/);
+    });
+});
+
+describe("packed bundle (what a command's stdin and the state hold)", () => {
+    const data = "echo LEAKED-AS-CODE\nsecret line 2\n";
+    const scripts = { create: 'echo "create $1"; k=$(cat); echo "read ${#k} bytes"', update: "echo update", delete: "echo delete" };
+    const packed = renderPackedBundle(scripts, data);
+
+    it("runs each phase as the plain bundle does; the data reaches only a script that reads stdin", () => {
+        const plain = renderBundle(scripts, data);
+        for (const phase of ["create", "update", "delete", "bogus"]) {
+            const [p, q] = [run(phase, packed), run(phase, plain)];
+            expect({ status: p.status, stdout: p.stdout, stderr: p.stderr }, phase).toEqual({ status: q.status, stdout: q.stdout, stderr: q.stderr });
+            expect(p.stdout + p.stderr, phase).not.toMatch(/LEAKED/);
+        }
+        expect(run("create", packed).stdout).toBe(`create create\nread ${data.length - 1} bytes\n`);
+    });
+
+    it("is plain base64 between fixed lines, unpacks to the bundle and its data, and is the same bytes every time", () => {
+        const bundle = renderBundle(scripts);
+        expect(unpackBundle(packed)).toEqual({ bundle, data });
+        expect(renderPackedBundle(scripts, data)).toBe(packed);
+        const lines = packBundle(bundle).split("\n");
+        expect(lines.slice(2, -4).every((l) => /^[A-Za-z0-9+/=]{1,76}$/.test(l))).toBe(true);
+        expect(lines.slice(-4)).toEqual(["RST_PACKED", expect.stringMatching(/^\) \|\| \{ echo .*exit 2; \}$/), 'eval "$rst_bundle"; exit', ""]);
+        // The gzip header carries no time (bytes 4-7): the same program never shows a diff.
+        const gz = Buffer.from(lines.slice(2, -4).join(""), "base64");
+        expect([...gz.subarray(0, 3)]).toEqual([0x1f, 0x8b, 8]);
+        expect(gz.readUInt32LE(4)).toBe(0);
+        expect(() => unpackBundle(bundle)).toThrow(/not a packed/);
+    });
+
+    it("stores the sshd policy's bundle in under half its size", () => {
+        const args = { user: "tunnel-b1", listenPorts: [2401] };
+        const apply = renderSshdApplyScript(args);
+        const bundle = renderBundle({ create: apply, update: apply, delete: renderSshdRemoveScript(args) });
+        const p = packBundle(bundle);
+        expect(p.length).toBeLessThan(bundle.length / 2);
+        expect(unpackBundle(p).bundle).toBe(bundle);
+    });
+
+    it("refuses to run, naming what the host lacks, when it cannot unpack (no gzip on PATH)", () => {
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "rst-nogzip-"));
+        for (const tool of ["base64", "cat"]) fs.symlinkSync(spawnSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim(), path.join(bin, tool));
+        const r = spawnSync("/bin/bash", ["-s", "--", "create"], { input: packed, encoding: "utf8", env: { PATH: bin } });
+        expect(r.status).toBe(2);
+        expect(r.stdout).toBe("");
+        expect(r.stderr).toMatch(/cannot unpack the script bundle \(the host needs base64 and gzip\)/);
     });
 });

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ReverseTunnel, ReverseTunnelArgs } from "../../components/tunnel";
 import { SAMPLE_KEY } from "../support/fixtures";
-import { FAKE_PRIVATE_KEY, installMocks, Registered, resolve, settle, unwrap } from "../support/mocks";
+import { FAKE_PRIVATE_KEY, installMocks, Registered, resolve, settle, stdinText, unwrap } from "../support/mocks";
 
 const ARGS: ReverseTunnelArgs = {
     name: "pi",
@@ -77,7 +77,7 @@ describe("ReverseTunnel resource graph", () => {
             }
         }
         const keyCmd = commands(r.seen).find((c) => c.name === "pi-tunnel-key");
-        const stdin = String(unwrap(keyCmd?.inputs.stdin));
+        const stdin = stdinText(keyCmd?.inputs.stdin);
         expect(stdin.endsWith(`\nesac; exit\n${FAKE_PRIVATE_KEY}`)).toBe(true);
         expect(keyCmd?.inputs.stdin?.["4dabf18193072939515e22adb298388d"]).toBeDefined();
         expect(keyCmd?.inputs.logging).toBe("none");
@@ -85,7 +85,7 @@ describe("ReverseTunnel resource graph", () => {
         const secretStdin = commands(r.seen).filter((c) => c.inputs.stdin?.["4dabf18193072939515e22adb298388d"] !== undefined);
         expect(secretStdin.map((c) => c.name)).toEqual(["pi-tunnel-key"]);
         for (const c of commands(r.seen).filter((x) => x.name !== "pi-tunnel-key")) {
-            expect(String(unwrap(c.inputs.stdin)).endsWith("\nesac; exit\n"), c.name).toBe(true);
+            expect(stdinText(c.inputs.stdin).endsWith("\nesac; exit\n"), c.name).toBe(true);
         }
     });
 
@@ -199,7 +199,7 @@ describe("ReverseTunnel options", () => {
         const r = await build();
         const acct = commands(r.seen).find((c) => c.name === "pi-account");
         const phases = (stdin: unknown) => {
-            const b = String(unwrap(stdin));
+            const b = stdinText(stdin);
             return { create: bundlePhase(b, "create"), update: bundlePhase(b, "update") };
         };
         expect(phases(acct?.inputs.stdin).update).toContain("rst_prev_expiry");
@@ -213,7 +213,7 @@ describe("ReverseTunnel options", () => {
     it("never overlaps keys for a compromised backup: the old key dies with the update", async () => {
         const r = await build({ ...ARGS, compromised: true });
         const acct = commands(r.seen).find((c) => c.name === "pi-account");
-        const b = String(unwrap(acct?.inputs.stdin));
+        const b = stdinText(acct?.inputs.stdin);
         expect(bundlePhase(b, "update")).not.toContain("rst_prev_expiry");
         expect(b).toContain("usermod --expiredate 1");
     });

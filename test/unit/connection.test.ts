@@ -81,8 +81,8 @@ describe("HostConnection with Inputs", () => {
 
 describe("the stdin bundle", () => {
     it("a phase that does not read the data stops at the end of the case: the data is never run as commands", async () => {
-        const { renderBundle } = await import("../../components/shell");
-        const bundle = renderBundle({ create: 'cat >/dev/null; echo created', update: "echo updated", delete: "echo deleted" }, "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n");
+        const { renderPackedBundle } = await import("../../components/shell");
+        const bundle = renderPackedBundle({ create: 'cat >/dev/null; echo created', update: "echo updated", delete: "echo deleted" }, "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n");
         for (const [phase, out] of [["create", "created"], ["update", "updated"], ["delete", "deleted"]] as const) {
             const r = spawnSync("bash", ["-s", "--", phase], { input: bundle, encoding: "utf8" });
             expect({ status: r.status, stdout: r.stdout.trim(), stderr: r.stderr }, phase).toEqual({ status: 0, stdout: out, stderr: "" });

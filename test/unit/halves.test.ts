@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ReverseTunnel } from "../../components/tunnel";
 import { makeKeyPair, SAMPLE_KEY } from "../support/fixtures";
-import { installMocks, Registered, resolve, settle, unwrap } from "../support/mocks";
+import { installMocks, Registered, resolve, settle, stdinText, unwrap } from "../support/mocks";
 
 const MAIN = { host: "203.0.113.10", user: "admin", hostKey: SAMPLE_KEY };
 const BACKUP = { host: "192.168.1.20", user: "pi", hostKey: SAMPLE_KEY };
@@ -50,8 +50,8 @@ describe("ReverseTunnel halves", () => {
         expect(commandsOn(seen, "203.0.113.10")).toEqual([]);
         // Scripts travel on stdin as one bundle; a key command's data follows it.
         const service = seen.find((s) => s.name === "nas-service")!;
-        expect(unwrap(service.inputs.stdin)).toContain("main.example.org");
-        expect(String(unwrap(seen.find((s) => s.name === "nas-tunnel-key")!.inputs.stdin)).endsWith(`\nesac; exit\n${key.privateKey}`)).toBe(true);
+        expect(stdinText(service.inputs.stdin)).toContain("main.example.org");
+        expect(stdinText(seen.find((s) => s.name === "nas-tunnel-key")!.inputs.stdin).endsWith(`\nesac; exit\n${key.privateKey}`)).toBe(true);
     });
 
     it("the halves compose: the main half's outputs are the backup half's inputs", async () => {
@@ -79,8 +79,8 @@ describe("ReverseTunnel halves", () => {
         new ReverseTunnel("nas-backup", { name: "nas", backup: BACKUP, port: 2201, mainPublicHost: MAIN.host, privateKey: mainHalf.privateKey, mainHostKeys: mainHalf.mainHostKeys });
         await resolve(mainHalf.privateKey);
         await settle();
-        expect(String(unwrap(seen.find((s) => s.name === "nas-backup-tunnel-key")!.inputs.stdin)).endsWith(`\nesac; exit\n${real.privateKey}`)).toBe(true);
-        expect(unwrap(seen.find((s) => s.name === "nas-backup-service")!.inputs.stdin)).toContain("tunnel-nas");
+        expect(stdinText(seen.find((s) => s.name === "nas-backup-tunnel-key")!.inputs.stdin).endsWith(`\nesac; exit\n${real.privateKey}`)).toBe(true);
+        expect(stdinText(seen.find((s) => s.name === "nas-backup-service")!.inputs.stdin)).toContain("tunnel-nas");
     });
 
     it("refuses a backup half without what the main half provides, and a tunnel with no side, naming the setting", () => {

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { ReverseTunnel } from "../../components/tunnel";
 import { checkHandoff, HANDOFF_VERSION, TunnelHandoff } from "../../components/tunnel/handoff";
 import { makeKeyPair, SAMPLE_KEY } from "../support/fixtures";
-import { FAKE_PRIVATE_KEY, installMocks, resolve, settle, unwrap } from "../support/mocks";
+import { FAKE_PRIVATE_KEY, installMocks, resolve, settle, stdinText, unwrap } from "../support/mocks";
 
 const HANDOFF: TunnelHandoff = {
     version: HANDOFF_VERSION,
@@ -91,7 +91,7 @@ describe("ReverseTunnel halves joined by the handoff", () => {
         expect(await pulumi.isSecret(t.port)).toBe(false);
         expect(await pulumi.isSecret(t.privateKey)).toBe(true);
         await settle();
-        const service = seen.filter((r) => r.type === "command:remote:Command" && /service/.test(r.name)).map((r) => JSON.stringify(unwrap(r.inputs.stdin ?? "")));
+        const service = seen.filter((r) => r.type === "command:remote:Command" && /service/.test(r.name)).map((r) => JSON.stringify(stdinText(r.inputs.stdin)));
         const text = service.join("\n");
         expect(text).toContain("main.example.org");
         expect(text).toContain("2022");

@@ -21,7 +21,7 @@ import { SCRIPT_PRELUDE } from "../../components/shell";
 import { makeKeyPair, SAMPLE_KEY } from "../support/fixtures";
 import { SERVICE_ARGS } from "../support/render-all";
 import { ReverseTunnel } from "../../components/tunnel";
-import { installMocks, resolve, settle, unwrap } from "../support/mocks";
+import { installMocks, resolve, settle, stdinText } from "../support/mocks";
 
 const A = "organization/fleet/stack-a/pi";
 const B = "organization/fleet/stack-b/pi";
@@ -256,7 +256,7 @@ describe("ReverseTunnel gives every command on main and on the backup one owner"
         });
         await resolve(t.sshConfig);
         await settle();
-        return Object.fromEntries(seen.filter((r) => r.type === "command:remote:Command").map((r) => [r.name, String(unwrap(r.inputs.stdin))]));
+        return Object.fromEntries(seen.filter((r) => r.type === "command:remote:Command").map((r) => [r.name, stdinText(r.inputs.stdin)]));
     };
 
     it("the stack (mocks: organization/reverse-ssh-tunnel/test) and the resource name, adopt off unless asked", async () => {
