@@ -349,10 +349,12 @@ rst_install_dir "$rst_dir" 755 root root`,
         SCHEDULE,
         bash`rst_via_tunnel=${args.viaTunnel === true ? 1 : 0}
 ssh -G -F "$rst_dir/ssh_config" reverse-ssh-tunnel-main >/dev/null || rst_fail "ssh rejected the generated client configuration"
+# One daemon-reload (it runs every generator; a backup is often a Raspberry Pi): enable
+# without its own reload (it reads the unit file from disk), then reload once.
+systemctl is-enabled --quiet "$rst_unit" 2>/dev/null || { systemctl enable --no-reload --quiet "$rst_unit"; rst_changed=1; }
 if [ "$rst_changed" = 1 ]; then
     systemctl daemon-reload
 fi
-systemctl is-enabled --quiet "$rst_unit" 2>/dev/null || { systemctl enable --quiet "$rst_unit"; rst_changed=1; }
 # A running unit holds the key it was started with (LoadCredential copies it).
 rst_loaded="/run/credentials/$rst_unit/tunnel-key"
 if [ -r "$rst_loaded" ] && ! cmp -s -- "$rst_loaded" "$rst_key"; then rst_changed=1; fi
@@ -424,7 +426,7 @@ fi`,
               ]
             : []),
         String.raw`if [ -f "$rst_unit_path" ]; then
-    systemctl disable --now --quiet "$rst_unit" 2>/dev/null || systemctl stop "$rst_unit" 2>/dev/null || true
+    systemctl disable --no-reload --now --quiet "$rst_unit" 2>/dev/null || systemctl stop "$rst_unit" 2>/dev/null || true
 fi
 rst_remove "$rst_unit_path" "$rst_dir/ssh_config" "$rst_dir/known_hosts" "$rst_dir/id_tunnel" "$rst_dir"
 rst_remove /etc/reverse-ssh-tunnel

@@ -5,6 +5,7 @@
 import * as assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { before, test } from "node:test";
+import { gunzipSync } from "node:zlib";
 import * as pulumi from "@pulumi/pulumi";
 
 /** Any valid ed25519 public key: mocks never dial it. */
@@ -23,6 +24,15 @@ const seen: Registration[] = [];
 /** Strips Pulumi's secret envelope as the mock monitor receives it. */
 function unwrap(v: any): any {
     return v && typeof v === "object" && SECRET_SIG in v ? unwrap(v.value) : v;
+}
+
+/**
+ * The scripts a command runs, readable: its stdin is a short stub around the gzip'd,
+ * base64'd scripts (the lines after the stub's first two, up to `RST_PACKED`).
+ */
+function scripts(stdin: string): string {
+    const lines = stdin.split("\n");
+    return gunzipSync(Buffer.from(lines.slice(2, lines.indexOf("RST_PACKED")).join(""), "base64")).toString("utf8");
 }
 
 function resolve<T>(o: pulumi.Input<T>): Promise<T> {
@@ -100,5 +110,5 @@ test("the backup dials main's host by default and the outputs are typed", async 
     assert.match(sshConfig, /Host backup-nas/);
     const service = seen.find((s) => s.type === "command:remote:Command" && s.name === "nas-service");
     assert.ok(service, "service command registered");
-    assert.match(unwrap(service.inputs.stdin), /203\.0\.113\.10/);
+    assert.match(scripts(unwrap(service.inputs.stdin)), /203\.0\.113\.10/);
 });
