@@ -13,7 +13,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ensureBaseRootfs } from "../lab/rootfs";
-import { describeSummary, runDifferential } from "../test/diff/run";
+import { addToTotals, describeSummary, describeTotals, emptyTotals, runDifferential } from "../test/diff/run";
 
 const args = process.argv.slice(2);
 /** The value after `--name` on the command line, if given. */
@@ -32,23 +32,15 @@ const CHUNK = 500;
     for (const release of releases) {
         const root = (await ensureBaseRootfs(release, console.log)).dir;
         const t0 = Date.now();
-        const totals = { cases: 0, accepted: 0, refused: 0, invalid: 0, violations: [] as string[], mutations: [] as string[], falseRefusals: 0, safe: 0, probes: 0 };
+        const totals = emptyTotals();
         for (let at = first; at < first + count; at += CHUNK) {
             const n = Math.min(CHUNK, first + count - at);
             const s = await runDifferential({ root, seed, count: n, first: at });
-            totals.cases += s.cases;
-            totals.accepted += s.accepted;
-            totals.refused += s.refused;
-            totals.invalid += s.invalid;
-            totals.violations.push(...s.violations.map((r) => `seed ${seed} id ${r.id}: ${r.deviations.slice(0, 2).join("; ")}`));
-            totals.mutations.push(...s.mutations.map((r) => `seed ${seed} id ${r.id}`));
-            totals.falseRefusals += s.falseRefusals.length;
-            totals.safe += s.results.filter((r) => r.outcome === "accepted" || (r.outcome === "refused" && r.deviations.length === 0)).length;
-            totals.probes += s.results.reduce((a, r) => a + r.probes, 0);
+            addToTotals(totals, s);
             console.log(`${release}: ${describeSummary(`cases ${at}..${at + n - 1}`, s)}`);
         }
         const secs = (Date.now() - t0) / 1000;
-        const line = `${release}: seed ${seed}, ${totals.cases} configurations: ${totals.accepted} accepted, ${totals.refused} refused, ${totals.invalid} rejected by sshd -t; violations ${totals.violations.length}, mutations ${totals.mutations.length}; false refusals ${totals.falseRefusals} of ${totals.safe} safe (${((100 * totals.falseRefusals) / Math.max(1, totals.safe)).toFixed(2)}%); ${totals.probes} judge probes; ${secs.toFixed(0)} s (${(totals.cases / secs).toFixed(2)} configurations/s)`;
+        const line = `${describeTotals(`${release}: seed ${seed}`, totals)}; ${secs.toFixed(0)} s (${(totals.cases / secs).toFixed(2)} configurations/s)`;
         console.log(line);
         for (const v of [...totals.violations, ...totals.mutations]) console.log(`  FAILING ${v}`);
         out.push({ release, seed, line, ...totals });

@@ -282,7 +282,7 @@ rst_hz=$(getconf CLK_TCK)
 # may hold spaces, is skipped).
 rst_proc_field() {
     local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    rst_read_line stat "/proc/$1/stat" || return 1
     # shellcheck disable=SC2086 # numbers only after the command name
     set -- $2 ${"$"}{stat##*) }
     shift "$(($1 - 2))"
@@ -298,9 +298,10 @@ rst_start_usec() {
 # rst_session_monitor PID: the privileged sshd monitor of the account's process PID
 # (its parent: root, sshd or sshd-session, in this host's PID namespace), or nothing.
 rst_session_monitor() {
-    local ppid
+    local ppid comm=""
     ppid=$(rst_proc_field "$1" 4) || return 0
-    case "$(cat "/proc/$ppid/comm" 2>/dev/null)" in sshd | sshd-session) ;; *) return 0 ;; esac
+    rst_read_line comm "/proc/$ppid/comm" || return 0
+    case "$comm" in sshd | sshd-session) ;; *) return 0 ;; esac
     [ "$(awk '$1 == "Uid:" { print $2 }' "/proc/$ppid/status" 2>/dev/null)" = 0 ] || return 0
     [ "$(readlink "/proc/$ppid/ns/pid" 2>/dev/null)" = "$(readlink /proc/$$/ns/pid)" ] || return 0
     printf '%s\n' "$ppid"

@@ -48,7 +48,7 @@ trap 'exit 143' TERM
 rst_private_dir() {
     # Scripts start concurrently on a fresh boot (one per resource): a lost mkdir
     # race is fine when the winner made a directory; the checks below judge it.
-    mkdir -m 0700 -- "$rst_state_dir" 2>/dev/null || true
+    [ -e "$rst_state_dir" ] || mkdir -m 0700 -- "$rst_state_dir" 2>/dev/null || true
     [ ! -L "$rst_state_dir" ] || rst_fail "$rst_state_dir is a symbolic link; remove it (only root may create this directory)"
     [ -d "$rst_state_dir" ] || rst_fail "cannot create the directory $rst_state_dir"
     [ "$(stat -c '%u:%a' -- "$rst_state_dir")" = "0:700" ] ||
@@ -70,22 +70,43 @@ rst_clean_stale_tmp() {
     done
 }
 rst_private_dir
-# rst_mktemp VAR [DIR]: sets VAR to a new temporary file (in DIR, default the state
-# directory), removed on exit. Not used as $(...): a subshell could not register it.
+# rst_read_line VAR FILE: sets VAR to the first line of FILE (a PID file, a /proc
+# entry) without a process; false when FILE cannot be read.
+rst_read_line() {
+    local rst_line_=""
+    { IFS= read -r rst_line_ || [ -n "$rst_line_" ]; } 2>/dev/null <"$2" || return 1
+    printf -v "$1" '%s' "$rst_line_"
+}
+# rst_mktemp VAR [DIR]: sets VAR to a new empty temporary file (in DIR, default the
+# root-only state directory), removed on exit. Not used as $(...): a subshell could
+# not register it. Made without a process (a script makes many, and each process
+# costs milliseconds): noclobber turns the redirection into an exclusive create, so
+# an existing name, or a link planted under it, is never opened; the name's random
+# part comes from the kernel (SRANDOM, bash 5.1 and later).
 rst_mktemp() {
-    local t
-    t=$(mktemp "${'$'}{2:-$rst_state_dir}/.rst-tmp.$$.XXXXXX")
-    rst_tmp_paths+=("$t")
-    printf -v "$1" '%s' "$t"
+    local dir="${'$'}{2:-$rst_state_dir}" t n
+    for ((n = 0; n < 100; n++)); do
+        t="$dir/.rst-tmp.$$.${'$'}{SRANDOM:-$RANDOM}$RANDOM"
+        set -C
+        if { : >"$t"; } 2>/dev/null; then
+            set +C
+            rst_tmp_paths+=("$t")
+            printf -v "$1" '%s' "$t"
+            return 0
+        fi
+        set +C
+    done
+    rst_fail "cannot create a temporary file in $dir"
 }
 # rst_install_file PATH MODE OWNER GROUP: content on stdin; replaced atomically, only when different.
 # shellcheck disable=SC2034 # rst_changed is read by the scripts that need it
 rst_install_file() {
-    local path="$1" mode="$2" owner="$3" group="$4" tmp=""
+    local path="$1" mode="$2" owner="$3" group="$4" tmp="" dir=.
+    case "$path" in */*) dir=${'$'}{path%/*} ;; esac
     # The temporary copy sits next to the target (same filesystem for mv) and is
     # removed on any exit, so an interrupted run leaves no stray copy of a key.
-    rst_clean_stale_tmp "$(dirname -- "$path")"
-    rst_mktemp tmp "$(dirname -- "$path")"
+    rst_clean_stale_tmp "${'$'}{dir:-/}"
+    rst_mktemp tmp "${'$'}{dir:-/}"
     chmod 600 -- "$tmp"
     cat >"$tmp"
     if [ -f "$path" ] && [ ! -L "$path" ] && cmp -s -- "$tmp" "$path" &&
@@ -165,9 +186,9 @@ rst_own_pids() {
 # rst_kill_account_processes USER: SIGKILLs the account's processes on this host
 # (its sshd sessions: that ends a live tunnel and closes its listeners).
 rst_kill_account_processes() {
-    local uid
+    local uid i
     uid=$(id -u "$1" 2>/dev/null) || return 0
-    for _ in $(seq 1 50); do
+    for ((i = 0; i < 50; i++)); do
         pkill -KILL --ns $$ --nslist pid -u "$uid" 2>/dev/null || true
         [ -n "$(rst_own_pids "$uid")" ] || return 0
         sleep 0.1

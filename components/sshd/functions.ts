@@ -55,7 +55,7 @@ rst_backup() {
     local f key
     : >"$rst_pending"
     for f in "$@"; do
-        key=$(printf '%s' "$f" | tr '/' '%')
+        key=${'$'}{f//\//%}
         if [ -e "$rst_backup_dir/$key" ] || [ -e "$rst_backup_dir/$key.absent" ]; then
             continue
         fi
@@ -72,15 +72,14 @@ rst_restore() {
     [ -n "$rst_backup_dir" ] || return 0
     for saved in "$rst_backup_dir"/*; do
         [ -e "$saved" ] || continue
-        name=$(basename -- "$saved")
+        name=${'$'}{saved##*/}
         case "$name" in
         *.absent)
-            f=$(printf '%s' "$name" | sed 's/[.]absent$//' | tr '%' '/')
-            rm -f -- "$f"
+            f=${'$'}{name%.absent}
+            rm -f -- "${'$'}{f//%//}"
             ;;
         *)
-            f=$(printf '%s' "$name" | tr '%' '/')
-            cp -p -- "$saved" "$f"
+            cp -p -- "$saved" "${'$'}{name//%//}"
             ;;
         esac
     done
@@ -140,7 +139,7 @@ ${AWK_GLOB2RE}
 # (Accept=no: one sshd gets the listening socket from systemd), "service UNIT",
 # "pidfile FILE", or "none".
 rst_sshd_mode() {
-    local unit svc pidfile
+    local unit svc pidfile pid
     if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
         for unit in ssh.socket sshd.socket; do
             systemctl is-active --quiet "$unit" || continue
@@ -160,7 +159,7 @@ rst_sshd_mode() {
         done
     fi
     for pidfile in /run/sshd.pid /var/run/sshd.pid; do
-        if [ -s "$pidfile" ] && kill -0 "$(cat -- "$pidfile")" 2>/dev/null; then
+        if [ -s "$pidfile" ] && rst_read_line pid "$pidfile" && kill -0 "$pid" 2>/dev/null; then
             echo "pidfile $pidfile"
             return 0
         fi
@@ -169,6 +168,7 @@ rst_sshd_mode() {
 }
 # rst_apply_running MODE...: makes the running sshd use the files on disk.
 rst_apply_running() {
+    local pid
     case "$1" in
     service) systemctl reload "$2" ;;
     # A SIGHUP makes sshd re-execute itself, and the new process does not get the
@@ -177,15 +177,16 @@ rst_apply_running() {
     # and new connections wait in the socket meanwhile.
     socket) if systemctl is-active --quiet "$3"; then systemctl restart "$3"; fi ;;
     socket-per-connection) : ;;
-    pidfile) kill -HUP "$(cat -- "$2")" ;;
+    pidfile) rst_read_line pid "$2" && kill -HUP "$pid" ;;
     *) return 1 ;;
     esac
 }
 # rst_sshd_pid MODE...: the listening daemon's PID (service and pidfile modes).
 rst_sshd_pid() {
+    local pid
     case "$1" in
     service) systemctl show -P MainPID "$2" 2>/dev/null ;;
-    pidfile) cat -- "$2" 2>/dev/null ;;
+    pidfile) rst_read_line pid "$2" && echo "$pid" ;;
     esac
 }
 # rst_sshd_listen_count PID: how many TCP sockets PID listens on (empty without ss).
@@ -198,14 +199,14 @@ rst_sshd_listen_count() {
 # closes them and re-executes, so "active" alone would let the apply return while
 # logins are still refused (rst_listen_before is set by rst_reload_sshd).
 rst_sshd_up() {
+    local pid n i
     sleep 0.3
     case "$1" in
     service) systemctl is-active --quiet "$2" || return 1 ;;
     socket | socket-per-connection) systemctl is-active --quiet "$2"; return ;;
-    pidfile) [ -s "$2" ] && kill -0 "$(cat -- "$2")" 2>/dev/null || return 1 ;;
+    pidfile) [ -s "$2" ] && rst_read_line pid "$2" && kill -0 "$pid" 2>/dev/null || return 1 ;;
     *) return 1 ;;
     esac
-    local pid n i
     pid=$(rst_sshd_pid "$@")
     case "$\{rst_listen_before:-}:$pid" in :* | *: | 0:* | *:0) return 0 ;; esac
     for ((i = 0; i < 100; i++)); do

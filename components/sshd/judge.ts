@@ -276,35 +276,40 @@ BEGIN {
  * private mount namespace whose /etc/passwd and /etc/group also hold the account as
  * it will be created (own group, no other), so `Match Group` is judged as it will be.
  */
-export const SSHD_JUDGE = librarySection(bash`# rst_judge_ns USER CMD...: runs CMD where the account USER exists (see above).
+export const SSHD_JUDGE = librarySection(bash`# rst_judge_ns USER CMD...: runs CMD where the account USER exists (see above). The
+# stand-in passwd and group files are made once per script and user.
+rst_judge_ns_for=""
+rst_judge_pw=""
+rst_judge_gr=""
 rst_judge_ns() {
-    local user="$1" id pw gr
+    local user="$1" id
     shift
     if getent passwd "$user" >/dev/null; then
         "$@"
         return
     fi
-    for id in $(seq 64999 -1 60000); do
-        if ! getent passwd "$id" >/dev/null && ! getent group "$id" >/dev/null; then break; fi
-    done
-    pw="" gr=""
-    rst_mktemp pw
-    rst_mktemp gr
-    { cat /etc/passwd; printf '%s:x:%s:%s:reverse-ssh-tunnel probe:/nonexistent:/usr/sbin/nologin\n' "$user" "$id" "$id"; } >"$pw"
-    { cat /etc/group; printf '%s:x:%s:\n' "$user" "$id"; } >"$gr"
-    chmod 644 -- "$pw" "$gr"
+    if [ "$rst_judge_ns_for" != "$user" ]; then
+        for ((id = 64999; id >= 60000; id--)); do
+            if ! getent passwd "$id" >/dev/null && ! getent group "$id" >/dev/null; then break; fi
+        done
+        rst_mktemp rst_judge_pw
+        rst_mktemp rst_judge_gr
+        { cat /etc/passwd; printf '%s:x:%s:%s:reverse-ssh-tunnel probe:/nonexistent:/usr/sbin/nologin\n' "$user" "$id" "$id"; } >"$rst_judge_pw"
+        { cat /etc/group; printf '%s:x:%s:\n' "$user" "$id"; } >"$rst_judge_gr"
+        chmod 644 -- "$rst_judge_pw" "$rst_judge_gr"
+        rst_judge_ns_for=$user
+    fi
     # shellcheck disable=SC2016 # expanded by the inner bash
     unshare --mount --propagation private -- bash -c 'mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/group && shift 2 && exec "$@"' \
-        rst-judge "$pw" "$gr" "$@" ||
+        rst-judge "$rst_judge_pw" "$rst_judge_gr" "$@" ||
         rst_fail "could not evaluate sshd's configuration for $user before the account exists (unshare --mount failed; it needs CAP_SYS_ADMIN)"
 }
 # rst_judge_runner: bash source run as 'bash -c "$rst_judge_runner" NAME SSHD DIR
-# SPECFILE' (through rst_judge_ns, so a separate program): one 'sshd -T -ddd -C SPEC'
-# per line of SPECFILE, a few at a time, into DIR/N.out (effective values), DIR/N.err
+# SPECFILE PAR' (through rst_judge_ns, so a separate program): one 'sshd -T -ddd -C SPEC'
+# per line of SPECFILE, PAR at a time, into DIR/N.out (effective values), DIR/N.err
 # (trace) and DIR/N.rc.
 # shellcheck disable=SC2016 # expanded by the inner bash
-rst_judge_runner='sshd=$1 dir=$2 n=0 running=0
-par=$(nproc 2>/dev/null || echo 2); [ "$par" -le 4 ] || par=4
+rst_judge_runner='sshd=$1 dir=$2 n=0 running=0 par=$4
 while IFS= read -r spec; do
     n=$((n + 1))
     { "$sshd" -T -ddd -C "$spec" >"$dir/$n.out" 2>"$dir/$n.err"; echo $? >"$dir/$n.rc"; } &
@@ -406,14 +411,18 @@ rst_judge() {
     dir=$(mktemp -d "$rst_state_dir/.rst-tmp.$$.XXXXXX")
     rst_tmp_paths+=("$dir")
     printf 'user=%s,host=%s,addr=%s,laddr=127.0.0.1,lport=22\n' "$user" ${PROBE_SOURCES[0]} ${PROBE_SOURCES[0]} >"$dir/first"
-    rst_judge_ns "$user" bash -c "$rst_judge_runner" rst-judge "$rst_sshd" "$dir" "$dir/first"
+    rst_judge_ns "$user" bash -c "$rst_judge_runner" rst-judge "$rst_sshd" "$dir" "$dir/first" 1
     mv -- "$dir/1.out" "$dir/0.out"
     mv -- "$dir/1.err" "$dir/0.err"
-    if [ "$(cat -- "$dir/1.rc")" != 0 ]; then
+    rst_read_line n "$dir/1.rc" || n=""
+    if [ "$n" != 0 ]; then
         rst_fail "sshd -T could not evaluate the configuration for $user: $(grep -v '^debug' -- "$dir/0.err" | tail -n 3)"
     fi
     rst_judge_specs "$user" "$dir"
-    rst_judge_ns "$user" bash -c "$rst_judge_runner" rst-judge "$rst_sshd" "$dir" "$dir/specs"
+    # A few sshd at a time: as many as there are CPUs, at most 4.
+    n=$(nproc 2>/dev/null || echo 2)
+    [ "$n" -le 4 ] || n=4
+    rst_judge_ns "$user" bash -c "$rst_judge_runner" rst-judge "$rst_sshd" "$dir" "$dir/specs" "$n"
     rst_judge_problems=""
     rst_judge_probes=0
     while IFS=$'\t' read -r n what k f ln written; do

@@ -224,9 +224,7 @@ dropin)
 esac
 if [ "$rst_mode" = dropin ]; then rst_our_file=$rst_dropin; else rst_our_file=$rst_main_config; fi
 rst_backup "$rst_main_config" "$rst_dropin"
-rst_main_mode=$(stat -c '%a' -- "$rst_main_config")
-rst_main_owner=$(stat -c '%U' -- "$rst_main_config")
-rst_main_group=$(stat -c '%G' -- "$rst_main_config")
+read -r rst_main_mode rst_main_owner rst_main_group <<<"$(stat -c '%a %U %G' -- "$rst_main_config")"
 rst_stripped=""
 rst_mktemp rst_stripped
 rst_strip_block "$rst_main_config" "$rst_begin" "$rst_end" >"$rst_stripped"`,
@@ -282,8 +280,8 @@ if [ -f "$rst_main_config" ] && grep -qxF -- "$rst_begin" "$rst_main_config"; th
     rst_stripped=""
     rst_mktemp rst_stripped
     rst_strip_block "$rst_main_config" "$rst_begin" "$rst_end" >"$rst_stripped"
-    rst_install_file "$rst_main_config" "$(stat -c '%a' -- "$rst_main_config")" \
-        "$(stat -c '%U' -- "$rst_main_config")" "$(stat -c '%G' -- "$rst_main_config")" <"$rst_stripped"
+    read -r rst_main_mode rst_main_owner rst_main_group <<<"$(stat -c '%a %U %G' -- "$rst_main_config")"
+    rst_install_file "$rst_main_config" "$rst_main_mode" "$rst_main_owner" "$rst_main_group" <"$rst_stripped"
 fi
 if [ "$rst_changed" = 1 ] || [ "$rst_pending_before" = 1 ]; then
     rst_validate_syntax

@@ -128,3 +128,49 @@ export async function runDifferential(opts: { root: string; seed: number; count:
 export function describeSummary(label: string, s: DiffSummary): string {
     return `${label}: seed ${s.seed}: ${s.cases} configurations, ${s.accepted} accepted, ${s.refused} refused, ${s.invalid} rejected by sshd -t itself; ` + `${s.violations.length} accepted with a deviating probe, ${s.mutations.length} refusals that changed /etc/ssh; ` + `false refusals ${s.falseRefusals.length} (${(100 * s.falseRefusalRate).toFixed(1)}% of the safe ones); ${s.seconds.toFixed(0)} s`;
 }
+
+/** Figures of several runs of one sshd version added up (the bench and the soak). */
+export interface DiffTotals {
+    cases: number;
+    accepted: number;
+    refused: number;
+    invalid: number;
+    /** "seed S id N: deviations" of every case accepted with a deviating probe. */
+    violations: string[];
+    /** "seed S id N" of every refusal that changed /etc/ssh. */
+    mutations: string[];
+    falseRefusals: number;
+    /** Cases whose placed policy holds (the false-refusal rate's denominator). */
+    safe: number;
+    probes: number;
+    seconds: number;
+}
+
+/** Empty totals. */
+export function emptyTotals(): DiffTotals {
+    return { cases: 0, accepted: 0, refused: 0, invalid: 0, violations: [], mutations: [], falseRefusals: 0, safe: 0, probes: 0, seconds: 0 };
+}
+
+/** Adds one run's figures to `t`. */
+export function addToTotals(t: DiffTotals, s: DiffSummary): void {
+    t.cases += s.cases;
+    t.accepted += s.accepted;
+    t.refused += s.refused;
+    t.invalid += s.invalid;
+    t.violations.push(...s.violations.map((r) => `seed ${s.seed} id ${r.id}: ${r.deviations.slice(0, 2).join("; ")}`));
+    t.mutations.push(...s.mutations.map((r) => `seed ${s.seed} id ${r.id}`));
+    t.falseRefusals += s.falseRefusals.length;
+    t.safe += s.results.filter((r) => r.outcome === "accepted" || (r.outcome === "refused" && r.deviations.length === 0)).length;
+    t.probes += s.results.reduce((a, r) => a + r.probes, 0);
+    t.seconds += s.seconds;
+}
+
+/** The false-refusal rate of totals (0 when no case was safe). */
+export function falseRefusalRate(t: DiffTotals): number {
+    return t.safe === 0 ? 0 : t.falseRefusals / t.safe;
+}
+
+/** One line of figures for added-up runs. */
+export function describeTotals(label: string, t: DiffTotals): string {
+    return `${label}: ${t.cases} configurations: ${t.accepted} accepted, ${t.refused} refused, ${t.invalid} rejected by sshd -t; violations ${t.violations.length}, mutations ${t.mutations.length}; false refusals ${t.falseRefusals} of ${t.safe} safe (${(100 * falseRefusalRate(t)).toFixed(2)}%); ${t.probes} judge probes; ${t.seconds.toFixed(0)} s of runs`;
+}
