@@ -20,7 +20,7 @@
  * and by program from process accounting (bench/process-cpu.ts: needs the Debian
  * package acct; it turns process accounting off at the end).
  *
- * Boots the lab with max(sizes)+1 backups (the lab raises the kernel's inotify
+ * Boots a fresh lab (purged first) with max(sizes)+1 backups (the lab raises the kernel's inotify
  * and keyring limits it needs). Prints a table and writes
  * .state/bench/fleet-<timestamp>.json.
  */
@@ -122,6 +122,9 @@ const changed = (a: string[], b: string[]) => a.filter((p, k) => p !== b[k]).len
 async function main(): Promise<void> {
     const max = Math.max(...sizes);
     const t0lab = Date.now();
+    // Fresh hosts: a failed earlier run leaves its stacks' entries on main, which the
+    // ownership check rightly refuses to take over.
+    execFileSync("npx", ["tsx", "lab/cli.ts", "down", "--purge"], { cwd: root, stdio: "inherit" });
     execFileSync("npx", ["tsx", "lab/cli.ts", "up", "--backups", String(max + 1), "--timeout", "600"], { cwd: root, stdio: "inherit" });
     const labUpMs = Date.now() - t0lab;
     const started = new Date();
