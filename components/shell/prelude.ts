@@ -102,11 +102,12 @@ rst_mktemp() {
 # shellcheck disable=SC2034 # rst_changed is read by the scripts that need it
 rst_install_file() {
     local path="$1" mode="$2" owner="$3" group="$4" tmp="" dir=.
-    case "$path" in */*) dir=${'$'}{path%/*} ;; esac
+    # As dirname: the part before the last slash, "/" for a file in the root.
+    case "$path" in */*) dir=${'$'}{path%/*} && dir=${'$'}{dir:-/} ;; esac
     # The temporary copy sits next to the target (same filesystem for mv) and is
     # removed on any exit, so an interrupted run leaves no stray copy of a key.
-    rst_clean_stale_tmp "${'$'}{dir:-/}"
-    rst_mktemp tmp "${'$'}{dir:-/}"
+    rst_clean_stale_tmp "$dir"
+    rst_mktemp tmp "$dir"
     chmod 600 -- "$tmp"
     cat >"$tmp"
     if [ -f "$path" ] && [ ! -L "$path" ] && cmp -s -- "$tmp" "$path" &&

@@ -407,22 +407,22 @@ rst_judge_match_of() {
 # set but that must have that value where sshd reports them. Sets rst_judge_problems
 # (empty when all hold) and rst_judge_probes (how many connections were evaluated).
 rst_judge() {
-    local user="$1" ourfile="$2" ob="$3" oe="$4" want="$5" unsetf="$6" dir n spec what k f ln written why ctx seenk="" early=""
+    local user="$1" ourfile="$2" ob="$3" oe="$4" want="$5" unsetf="$6" dir rc par n spec what k f ln written why ctx seenk="" early=""
     dir=$(mktemp -d "$rst_state_dir/.rst-tmp.$$.XXXXXX")
     rst_tmp_paths+=("$dir")
     printf 'user=%s,host=%s,addr=%s,laddr=127.0.0.1,lport=22\n' "$user" ${PROBE_SOURCES[0]} ${PROBE_SOURCES[0]} >"$dir/first"
     rst_judge_ns "$user" bash -c "$rst_judge_runner" rst-judge "$rst_sshd" "$dir" "$dir/first" 1
     mv -- "$dir/1.out" "$dir/0.out"
     mv -- "$dir/1.err" "$dir/0.err"
-    rst_read_line n "$dir/1.rc" || n=""
-    if [ "$n" != 0 ]; then
+    rst_read_line rc "$dir/1.rc" || rc=""
+    if [ "$rc" != 0 ]; then
         rst_fail "sshd -T could not evaluate the configuration for $user: $(grep -v '^debug' -- "$dir/0.err" | tail -n 3)"
     fi
     rst_judge_specs "$user" "$dir"
     # A few sshd at a time: as many as there are CPUs, at most 4.
-    n=$(nproc 2>/dev/null || echo 2)
-    [ "$n" -le 4 ] || n=4
-    rst_judge_ns "$user" bash -c "$rst_judge_runner" rst-judge "$rst_sshd" "$dir" "$dir/specs" "$n"
+    par=$(nproc 2>/dev/null || echo 2)
+    [ "$par" -le 4 ] || par=4
+    rst_judge_ns "$user" bash -c "$rst_judge_runner" rst-judge "$rst_sshd" "$dir" "$dir/specs" "$par"
     rst_judge_problems=""
     rst_judge_probes=0
     while IFS=$'\t' read -r n what k f ln written; do

@@ -40,7 +40,9 @@ export interface DiffSummary {
     mutations: CaseResult[];
     /** Refused although the placed policy holds on every probe. */
     falseRefusals: CaseResult[];
-    /** falseRefusals / (cases whose placed policy holds). */
+    /** Cases whose placed policy holds: accepted, or refused with no probe deviating. */
+    safe: number;
+    /** falseRefusals / safe (0 when no case is safe). */
     falseRefusalRate: number;
     seconds: number;
     results: CaseResult[];
@@ -118,6 +120,7 @@ export async function runDifferential(opts: { root: string; seed: number; count:
         violations: valid.filter((r) => r.outcome === "accepted" && r.deviations.length > 0),
         mutations: refused.filter((r) => r.mutated),
         falseRefusals,
+        safe,
         falseRefusalRate: safe === 0 ? 0 : falseRefusals.length / safe,
         seconds: (Date.now() - started) / 1000,
         results,
@@ -129,7 +132,7 @@ export function describeSummary(label: string, s: DiffSummary): string {
     return `${label}: seed ${s.seed}: ${s.cases} configurations, ${s.accepted} accepted, ${s.refused} refused, ${s.invalid} rejected by sshd -t itself; ` + `${s.violations.length} accepted with a deviating probe, ${s.mutations.length} refusals that changed /etc/ssh; ` + `false refusals ${s.falseRefusals.length} (${(100 * s.falseRefusalRate).toFixed(1)}% of the safe ones); ${s.seconds.toFixed(0)} s`;
 }
 
-/** Figures of several runs of one sshd version added up (the bench and the soak). */
+/** Figures of several runs of one sshd version and seed added up (bench:differential's chunks). */
 export interface DiffTotals {
     cases: number;
     accepted: number;
@@ -140,15 +143,14 @@ export interface DiffTotals {
     /** "seed S id N" of every refusal that changed /etc/ssh. */
     mutations: string[];
     falseRefusals: number;
-    /** Cases whose placed policy holds (the false-refusal rate's denominator). */
+    /** See {@link DiffSummary.safe}. */
     safe: number;
     probes: number;
-    seconds: number;
 }
 
 /** Empty totals. */
 export function emptyTotals(): DiffTotals {
-    return { cases: 0, accepted: 0, refused: 0, invalid: 0, violations: [], mutations: [], falseRefusals: 0, safe: 0, probes: 0, seconds: 0 };
+    return { cases: 0, accepted: 0, refused: 0, invalid: 0, violations: [], mutations: [], falseRefusals: 0, safe: 0, probes: 0 };
 }
 
 /** Adds one run's figures to `t`. */
@@ -160,17 +162,11 @@ export function addToTotals(t: DiffTotals, s: DiffSummary): void {
     t.violations.push(...s.violations.map((r) => `seed ${s.seed} id ${r.id}: ${r.deviations.slice(0, 2).join("; ")}`));
     t.mutations.push(...s.mutations.map((r) => `seed ${s.seed} id ${r.id}`));
     t.falseRefusals += s.falseRefusals.length;
-    t.safe += s.results.filter((r) => r.outcome === "accepted" || (r.outcome === "refused" && r.deviations.length === 0)).length;
+    t.safe += s.safe;
     t.probes += s.results.reduce((a, r) => a + r.probes, 0);
-    t.seconds += s.seconds;
-}
-
-/** The false-refusal rate of totals (0 when no case was safe). */
-export function falseRefusalRate(t: DiffTotals): number {
-    return t.safe === 0 ? 0 : t.falseRefusals / t.safe;
 }
 
 /** One line of figures for added-up runs. */
 export function describeTotals(label: string, t: DiffTotals): string {
-    return `${label}: ${t.cases} configurations: ${t.accepted} accepted, ${t.refused} refused, ${t.invalid} rejected by sshd -t; violations ${t.violations.length}, mutations ${t.mutations.length}; false refusals ${t.falseRefusals} of ${t.safe} safe (${(100 * falseRefusalRate(t)).toFixed(2)}%); ${t.probes} judge probes; ${t.seconds.toFixed(0)} s of runs`;
+    return `${label}: ${t.cases} configurations: ${t.accepted} accepted, ${t.refused} refused, ${t.invalid} rejected by sshd -t; violations ${t.violations.length}, mutations ${t.mutations.length}; false refusals ${t.falseRefusals} of ${t.safe} safe (${((100 * t.falseRefusals) / Math.max(1, t.safe)).toFixed(2)}%); ${t.probes} judge probes`;
 }
