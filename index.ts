@@ -6,7 +6,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { planStack } from "./components/config";
 import { DEFAULT_TEXTFILE_DIRECTORY, MainHealthCheck, MONITOR_TEXTFILE_NAME } from "./components/health";
-import { ReverseTunnel } from "./components/tunnel";
+import { unmapPromiseStackTraces } from "./components/program/promiseStackTraces";
+import { readMainHostKeys, ReverseTunnel } from "./components/tunnel";
+
+// Before any resource: the SDK's per-promise traces are half the program's CPU under
+// ts-node (components/program/promiseStackTraces.ts).
+unmapPromiseStackTraces();
 
 const config = new pulumi.Config("reverse-ssh-tunnel");
 const plan = planStack(
@@ -20,7 +25,9 @@ const plan = planStack(
     __dirname,
 );
 
-const tunnels = plan.tunnels.map((args) => ({ args, tunnel: new ReverseTunnel(args.name, args) }));
+// Main's host keys, read once for all the tunnels (each would otherwise read them itself).
+const mainHostKeys = readMainHostKeys("main", plan.main);
+const tunnels = plan.tunnels.map((args) => ({ args, tunnel: new ReverseTunnel(args.name, { ...args, mainHostKeys }) }));
 // It depends on the tunnels, so the timer's list follows them; destroy therefore removes it
 // first, and its delete keeps the health command only while other stacks' tunnels remain.
 // The health timer checks this stack's tunnels (main.monitor: settings, or false for none).

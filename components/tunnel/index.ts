@@ -150,7 +150,14 @@ export interface ReverseTunnelArgs {
     readonly handoff?: pulumi.Input<TunnelHandoff>;
     /** Backup half only, without `handoff`: the tunnel's private key, the main half's `privateKey` output (secret). */
     readonly privateKey?: pulumi.Input<string>;
-    /** Backup half only, without `handoff`: main's host keys, the main half's `mainHostKeys` output. */
+    /**
+     * Main's host keys (OpenSSH lines), which the backup pins. Backup half without
+     * `handoff`: required, the main half's `mainHostKeys` output. With `main`: optional;
+     * given, this tunnel does not read them from main itself: with many tunnels on one
+     * main, pass the first tunnel's `mainHostKeys` output to the others, and each saves
+     * a command, a login on main and that command's state.
+     * @default with `main`: read from main by a command of this tunnel
+     */
     readonly mainHostKeys?: pulumi.Input<string[]>;
     /** Main half only: the backup's host keys (the backup half's `backupHostKeys` output), so main's `ssh backup-<name>` config can be installed. */
     readonly backupHostKeys?: pulumi.Input<string[]>;
@@ -260,6 +267,19 @@ function checkTunnelSettings(args: ReverseTunnelArgs, defaultName: string | unde
         mainHostKeys: [PLACEHOLDER_KEY],
     });
     return { name, port, forwards, listenPorts, mainPublicHost, mainPublicPort, tunnelUser, serviceUser, loginUser, backupSshPort };
+}
+
+/**
+ * Reads main's host keys (OpenSSH lines) with one command, `NAME-hostkeys`: what a
+ * ReverseTunnel does for itself without `mainHostKeys`. A program with many tunnels on
+ * one main calls it once and gives the result to each tunnel's `mainHostKeys`.
+ */
+export function readMainHostKeys(name: string, connection: HostConnection, opts: pulumi.CustomResourceOptions = {}): pulumi.Output<string[]> {
+    return mainHostKeysCommand(`${name}-hostkeys`, { dialErrorLimit: MAIN_DIAL_ERROR_LIMIT, ...connection }, opts).stdout.apply((out) => parseHostKeyList("main host keys", out).map((k) => k.line));
+}
+
+function mainHostKeysCommand(resourceName: string, connection: HostConnection, opts: pulumi.CustomResourceOptions) {
+    return remoteScript(resourceName, { connection, connectionKey: "main.connection", create: renderReadHostKeysScript(), quiet: true }, opts);
 }
 
 /**
@@ -373,8 +393,10 @@ export class ReverseTunnel extends pulumi.ComponentResource {
         let account: TunnelAccount | undefined;
         let policy: SshdMatchBlock | undefined;
         if (main !== undefined) {
-            const read = remoteScript(`${name}-main-hostkeys`, { connection: main, connectionKey: "main.connection", create: renderReadHostKeysScript(), quiet: true }, { parent: this });
-            mainHostKeys = read.stdout.apply((out) => named(() => parseHostKeyList("main host keys", out)).map((k) => k.line));
+            mainHostKeys =
+                args.mainHostKeys !== undefined
+                    ? pulumi.output(args.mainHostKeys).apply((keys) => named(() => parseHostKeyList("mainHostKeys", keys.join("\n"))).map((k) => k.line))
+                    : mainHostKeysCommand(`${name}-main-hostkeys`, main, { parent: this }).stdout.apply((out) => named(() => parseHostKeyList("main host keys", out)).map((k) => k.line));
             policy = new SshdMatchBlock(
                 `${name}`,
                 {

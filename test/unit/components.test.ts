@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeEach, describe, expect, it } from "vitest";
-import { ReverseTunnel, ReverseTunnelArgs } from "../../components/tunnel";
+import { MAIN_DIAL_ERROR_LIMIT, readMainHostKeys, ReverseTunnel, ReverseTunnelArgs } from "../../components/tunnel";
 import { SAMPLE_KEY } from "../support/fixtures";
 import { FAKE_PRIVATE_KEY, installMocks, Registered, resolve, settle, stdinText, unwrap } from "../support/mocks";
 
@@ -172,6 +172,26 @@ describe("ReverseTunnel options", () => {
         const backupSide = ["pi-tunnel-key", "pi-service", "pi-backup-hostkeys"];
         for (const n of backupSide) expect(r.children.find((c) => c.name === n)?.opts.retainOnDelete, n).toBe(true);
         for (const n of ["pi-account", "pi-sshd", "pi-client-config"]) expect(r.children.find((c) => c.name === n)?.opts.retainOnDelete, n).toBeUndefined();
+    });
+
+    it("reads main's host keys itself, unless given them (a program reads them once for all its tunnels)", async () => {
+        expect(commands((await build()).seen).map((c) => c.name)).toContain("pi-main-hostkeys");
+        const given = await build({ ...ARGS, mainHostKeys: [SAMPLE_KEY] });
+        expect(commands(given.seen).map((c) => c.name)).not.toContain("pi-main-hostkeys");
+        expect(await resolve(given.t.mainHostKeys)).toEqual([SAMPLE_KEY]);
+        // The service pins exactly what it was given.
+        const svc = commands(given.seen).find((c) => c.name === "pi-service");
+        expect(stdinText(svc?.inputs.stdin)).toContain(SAMPLE_KEY);
+    });
+
+    it("readMainHostKeys: one command on main, with the tunnels' dial retries", async () => {
+        const seen = installMocks();
+        const keys = readMainHostKeys("main", ARGS.main);
+        expect(await resolve(keys)).toEqual([SAMPLE_KEY]);
+        await settle();
+        const read = commands(seen);
+        expect(read.map((c) => c.name)).toEqual(["main-hostkeys"]);
+        expect(unwrap(read[0]!.inputs.connection).dialErrorLimit).toBe(MAIN_DIAL_ERROR_LIMIT);
     });
 
     it("reaches the backup through main as a jump host", async () => {
