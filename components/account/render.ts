@@ -144,13 +144,24 @@ export function renderAuthorizedKeys(args: TunnelAccountRenderArgs): string {
  * new options and a short `expiry-time`.
  */
 export function renderAccountApplyScript(args: TunnelAccountRenderArgs): string {
+    const p = accountApplyParts(args);
+    return renderScript(...p.libraries, p.variables, ...p.checksAndAccount, SESSION_FUNCTIONS, p.keyFile);
+}
+
+/**
+ * The account apply's sections: function libraries, variables, the checks and the
+ * account with the new key file in a temporary file, and the key file's install with
+ * its session sweep (which needs {@link SESSION_FUNCTIONS} defined before it).
+ */
+function accountApplyParts(args: TunnelAccountRenderArgs): { libraries: string[]; variables: string; checksAndAccount: string[]; keyFile: string; keys: string } {
     const keys = renderAuthorizedKeys(args);
     const options = renderKeyOptions(args);
     const gecos = accountGecos(args);
     const owned = args.owner !== undefined;
-    return renderScript(
-        ...(owned ? [OWNERSHIP_FUNCTIONS, PORT_FUNCTIONS] : []),
-        `rst_user=${shQuote(args.user)}
+    return {
+        keys,
+        libraries: owned ? [OWNERSHIP_FUNCTIONS, PORT_FUNCTIONS] : [],
+        variables: `rst_user=${shQuote(args.user)}
 rst_gecos=${shQuote(gecos)}
 rst_keys_dir=${shQuote(AUTHORIZED_KEYS_DIR)}
 rst_keys_file=${shQuote(authorizedKeysPath(args.user))}${owned ? `\n${ownershipVariables({ owner: args.owner!, adopt: args.adopt === true })}` : ""}${
@@ -161,9 +172,10 @@ rst_previous_comment=${shQuote(PREVIOUS_KEY_COMMENT)}
 rst_overlap_minutes=${ROTATION_OVERLAP_MINUTES}`
                 : ""
         }`,
-        String.raw`rst_lock accounts`,
-        ...(owned ? [renderAccountOwnershipCheck(args)] : []),
-        String.raw`rst_nologin=$(rst_nologin_shell)
+        checksAndAccount: [
+            String.raw`rst_lock accounts`,
+            ...(owned ? [renderAccountOwnershipCheck(args)] : []),
+            String.raw`rst_nologin=$(rst_nologin_shell)
 rst_ensure_account "$rst_user" "$rst_gecos" "choose another tunnel user name"
 rst_entry=$(getent passwd "$rst_user")
 [ "$(printf '%s' "$rst_entry" | cut -d: -f7)" = "$rst_nologin" ] || { usermod --shell "$rst_nologin" "$rst_user"; rst_changed=1; }
@@ -179,9 +191,9 @@ rst_install_dir /etc/ssh/reverse-ssh-tunnel 755 root root
 rst_install_dir "$rst_keys_dir" 755 root root
 rst_keys_new=""
 rst_mktemp rst_keys_new`,
-        heredoc(`cat >"$rst_keys_new"`, keys),
-        args.keepPreviousKey
-            ? bash`# The rotation overlap: only the key that was current until now (the first key
+            heredoc(`cat >"$rst_keys_new"`, keys),
+            args.keepPreviousKey
+                ? bash`# The rotation overlap: only the key that was current until now (the first key
 # line) stays, with today's options and an expiry; a pending overlap line is kept
 # with its own expiry when this apply runs again.
 rst_new_key=$(awk '!/^#/ && NF >= 3 { print $2, $3; exit }' "$rst_keys_new")
@@ -203,9 +215,9 @@ if [ -f "$rst_keys_file" ]; then
         rst_note "previous key of $rst_user stays valid until $rst_prev_expiry (UTC) or until the backup has switched"
     fi
 fi`
-            : "",
-        SESSION_FUNCTIONS,
-        String.raw`# What authorized each live session until now: the file as it was.
+                : "",
+        ],
+        keyFile: String.raw`# What authorized each live session until now: the file as it was.
 rst_keys_old=""
 rst_mktemp rst_keys_old
 if [ -f "$rst_keys_file" ]; then cat -- "$rst_keys_file" >"$rst_keys_old"; fi
@@ -229,7 +241,7 @@ if [ "$rst_keys_changed" = 1 ]; then
     sleep 0.5
     rst_end_sessions "$rst_user" "$rst_keep"
 fi`,
-    );
+    };
 }
 
 /**
@@ -393,8 +405,26 @@ rst_end_sessions() {
  */
 export function renderAccountFinalizeScript(args: TunnelAccountRenderArgs): string {
     const current = parsePublicKey("publicKey", args.publicKey);
-    return [
-        renderAccountApplyScript({ ...args, keepPreviousKey: false }).trimEnd(),
+    const p = accountApplyParts({ ...args, keepPreviousKey: false });
+    return renderScript(
+        ...p.libraries,
+        p.variables,
+        SESSION_FUNCTIONS,
+        // A first up, or a rotation already finished: the key file holds exactly the
+        // final keys, root's and unlinked, so the apply would change nothing (the
+        // account's own apply ran just before). Read under the lock the apply takes.
+        String.raw`rst_lock accounts
+rst_final=""
+rst_mktemp rst_final`,
+        heredoc(`cat >"$rst_final"`, p.keys),
+        String.raw`rst_final_in_place=0
+if [ -f "$rst_keys_file" ] && [ ! -L "$rst_keys_file" ] && [ "$(stat -c '%a %U %G' -- "$rst_keys_file")" = "644 root root" ] && cmp -s -- "$rst_keys_file" "$rst_final"; then
+    rst_final_in_place=1
+fi
+if [ "$rst_final_in_place" = 0 ]; then`,
+        ...p.checksAndAccount,
+        p.keyFile,
+        "fi",
         bash`# The key file is final: the wait below needs no lock, and other backups' account
 # changes on this main must not wait up to 60 s for this backup's reconnect.
 rst_unlock
@@ -411,7 +441,7 @@ for _ in $(seq 1 120); do
     sleep 0.5
 done
 [ "$rst_back" = 1 ] || rst_fail "only the current key of $rst_user is authorized now, but the backup has not connected with it within 60 s: check its unit (journalctl -u reverse-ssh-tunnel-<name>) on the backup"`,
-    ].join("\n\n") + "\n";
+    );
 }
 
 /**

@@ -196,5 +196,11 @@ describe.sequential("issue 18.4: a key change ends the old key's live sessions o
         expect(ended, "the old key's session is gone within 5 s of the finalizer").not.toBeNull();
         expect(await tunnelWorks(lab.main, T.name, T.backupHost)).toBe(true);
         expect((await sh(lab.main, `grep -c -v '^#' ${c.authorizedKeysPath(USER)}`)).trim()).toBe("1");
+        // Run again (a later up, where the key file already holds exactly the final key and
+        // the finalizer skips its apply): the file (same inode and time) and the tunnel's session stay.
+        const file = c.authorizedKeysPath(USER);
+        const before = await sh(lab.main, `stat -c '%i %Y %a %U' ${file}; pgrep -u ${USER} | sort`);
+        await runScript(lab.main, c.renderAccountFinalizeScript({ user: USER, listenPorts: [T.port], publicKey: d.publicKey, description: `backup ${T.name}` }), { lab });
+        expect(await sh(lab.main, `stat -c '%i %Y %a %U' ${file}; pgrep -u ${USER} | sort`)).toBe(before);
     });
 });

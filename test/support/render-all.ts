@@ -1,4 +1,4 @@
-import { renderAccountApplyScript, renderAccountRevokeScript } from "../../components/account";
+import { renderAccountApplyScript, renderAccountFinalizeScript, renderAccountRevokeScript } from "../../components/account";
 import { renderHealthCommand, renderHealthInstallScript, renderHealthRemoveScript, renderMonitorCommand, renderMonitorInstallScript, renderMonitorRemoveScript, resolveMonitorSettings } from "../../components/health";
 import { type TunnelServiceRenderArgs, renderKeyInstallScript, renderServiceInstallScript, renderServiceRemoveScript } from "../../components/service";
 import { renderSshdApplyScript, renderSshdRemoveScript } from "../../components/sshd";
@@ -27,6 +27,7 @@ export function allScripts(): Record<string, string> {
         "sshd-remove": renderSshdRemoveScript({ user: "tunnel-pi" }),
         "account-apply": renderAccountApplyScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, expiry: "20301231", allowedSources: ["203.0.113.0/24"] }),
         "account-revoke": renderAccountRevokeScript({ user: "tunnel-pi", listenPorts: [2222, 8443] }),
+        "account-finalize": renderAccountFinalizeScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY }),
         "key-install": renderKeyInstallScript({ name: "pi" }),
         "service-install": renderServiceInstallScript(SERVICE_ARGS),
         "service-remove": renderServiceRemoveScript({ name: "pi" }),
@@ -39,6 +40,7 @@ export function allScripts(): Record<string, string> {
         "sshd-remove-owned": renderSshdRemoveScript({ user: "tunnel-pi", owner: OWNER }),
         "account-apply-owned": renderAccountApplyScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, keepPreviousKey: true, owner: OWNER }),
         "account-revoke-owned": renderAccountRevokeScript({ user: "tunnel-pi", listenPorts: [2222], owner: OWNER }),
+        "account-finalize-owned": renderAccountFinalizeScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, allowedSources: ["203.0.113.0/24"], owner: OWNER }),
         "client-config-install-owned": renderClientConfigInstallScript({ name: "pi", port: 2222, backupHostKeys: [SAMPLE_KEY], owner: OWNER }),
         "client-config-remove-owned": renderClientConfigRemoveScript("pi", OWNER),
         "key-install-owned": renderKeyInstallScript({ name: "pi", owner: OWNER }),

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { authorizedKeysPath, renderAccountApplyScript, renderAccountRevokeScript, renderAuthorizedKeys, renderKeyOptions } from "../../components/account";
+import { authorizedKeysPath, renderAccountApplyScript, renderAccountFinalizeScript, renderAccountRevokeScript, renderAuthorizedKeys, renderKeyOptions } from "../../components/account";
 import { renderMainClientConfig } from "../../components/tunnel";
 import { makeKeyPair, SAMPLE_KEY } from "../support/fixtures";
 
@@ -47,6 +47,22 @@ describe("account scripts", () => {
         expect(apply).toContain(`usermod --groups ''`);
         expect(apply).toContain(`rst_install_file "$rst_keys_file" 644 root root`);
         expect(authorizedKeysPath("tunnel-pi")).toBe("/etc/ssh/reverse-ssh-tunnel/authorized_keys/tunnel-pi");
+    });
+    it("finalizes a rotation with the apply's own sections, skipped when the key file already holds exactly the final keys", () => {
+        const args = { user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, owner: "org/p/s/pi" };
+        const fin = renderAccountFinalizeScript(args);
+        const final = renderAuthorizedKeys(args);
+        // The comparison file is exactly what the apply installs, and the apply runs only when it differs.
+        expect(fin).toContain(`cat >"$rst_final" <<`);
+        expect(fin).toContain(final.trimEnd());
+        const guard = fin.indexOf('if [ "$rst_final_in_place" = 0 ]; then');
+        expect(guard).toBeGreaterThan(fin.indexOf("cmp -s -- \"$rst_keys_file\" \"$rst_final\""));
+        for (const step of ['rst_ensure_account "$rst_user"', 'rst_install_file "$rst_keys_file" 644 root root', "rst_end_sessions"]) {
+            expect(fin.indexOf(step, guard), step).toBeGreaterThan(guard);
+        }
+        // The apply keeps no previous key here, and the wait for the current key's session always runs.
+        expect(fin).not.toContain("rst_previous_comment=");
+        expect(fin.lastIndexOf("rst_current_fp=")).toBeGreaterThan(fin.lastIndexOf("\nfi\n", fin.indexOf("rst_current_fp=")));
     });
     it("refuses to adopt an account it did not create", () => {
         expect(apply).toMatch(/already exists and was not created by reverse-ssh-tunnel/);
