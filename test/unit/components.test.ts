@@ -186,7 +186,7 @@ describe("ReverseTunnel options", () => {
 
     it("readMainHostKeys: one command on main, with the tunnels' dial retries", async () => {
         const seen = installMocks();
-        const keys = readMainHostKeys("main", ARGS.main);
+        const keys = readMainHostKeys("main", ARGS.main!);
         expect(await resolve(keys)).toEqual([SAMPLE_KEY]);
         await settle();
         const read = commands(seen);
