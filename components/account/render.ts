@@ -164,7 +164,8 @@ function accountApplyParts(args: TunnelAccountRenderArgs): { libraries: string[]
         variables: `rst_user=${shQuote(args.user)}
 rst_gecos=${shQuote(gecos)}
 rst_keys_dir=${shQuote(AUTHORIZED_KEYS_DIR)}
-rst_keys_file=${shQuote(authorizedKeysPath(args.user))}${owned ? `\n${ownershipVariables({ owner: args.owner!, adopt: args.adopt === true })}` : ""}${
+rst_keys_file=${shQuote(authorizedKeysPath(args.user))}
+rst_sweep_pending="$rst_state_dir/sweep-pending-$rst_user"${owned ? `\n${ownershipVariables({ owner: args.owner!, adopt: args.adopt === true })}` : ""}${
             args.keepPreviousKey
                 ? `
 rst_options=${shQuote(options)}
@@ -223,6 +224,15 @@ rst_mktemp rst_keys_old
 if [ -f "$rst_keys_file" ]; then cat -- "$rst_keys_file" >"$rst_keys_old"; fi
 rst_keys_changed=0
 cmp -s -- "$rst_keys_old" "$rst_keys_new" || rst_keys_changed=1
+# A run that changed the file and was cut off before its sweep (a dropped connection
+# hangs the script up) left this marker: what authorized the sessions still alive is
+# unknown, so every one of them ends this time (the tunnel reconnects).
+rst_sweep_all=0
+if [ -e "$rst_sweep_pending" ]; then
+    rst_keys_changed=1 rst_sweep_all=1
+    rst_note "an earlier apply for $rst_user was cut off before it ended the sessions of changed key lines: ending every session of $rst_user now"
+fi
+if [ "$rst_keys_changed" = 1 ]; then : >"$rst_sweep_pending"; fi
 rst_install_file "$rst_keys_file" 644 root root <"$rst_keys_new"
 if [ "$rst_changed" = 1 ]; then rst_note "tunnel account $rst_user ready"; fi
 if [ "$rst_keys_changed" = 1 ]; then
@@ -235,11 +245,12 @@ if [ "$rst_keys_changed" = 1 ]; then
     # under the new file, where sshd judges it.
     rst_keep=""
     rst_mktemp rst_keep
-    rst_unchanged_fingerprints "$rst_keys_old" "$rst_keys_new" >"$rst_keep"
+    [ "$rst_sweep_all" = 1 ] || rst_unchanged_fingerprints "$rst_keys_old" "$rst_keys_new" >"$rst_keep"
     rst_end_sessions "$rst_user" "$rst_keep"
     # A login that read the old file just before it was replaced may show up only now.
     sleep 0.5
     rst_end_sessions "$rst_user" "$rst_keep"
+    rm -f -- "$rst_sweep_pending"
 fi`,
     };
 }
@@ -411,14 +422,16 @@ export function renderAccountFinalizeScript(args: TunnelAccountRenderArgs): stri
         p.variables,
         SESSION_FUNCTIONS,
         // A first up, or a rotation already finished: the key file holds exactly the
-        // final keys, root's and unlinked, so the apply would change nothing (the
-        // account's own apply ran just before). Read under the lock the apply takes.
+        // final keys, root's and unlinked, and no sweep is pending, so the apply would
+        // change nothing (the account's own apply ran just before). Read under the
+        // lock the apply takes.
         String.raw`rst_lock accounts
 rst_final=""
 rst_mktemp rst_final`,
         heredoc(`cat >"$rst_final"`, p.keys),
         String.raw`rst_final_in_place=0
-if [ -f "$rst_keys_file" ] && [ ! -L "$rst_keys_file" ] && [ "$(stat -c '%a %U %G' -- "$rst_keys_file")" = "644 root root" ] && cmp -s -- "$rst_keys_file" "$rst_final"; then
+if [ ! -e "$rst_sweep_pending" ] && [ -f "$rst_keys_file" ] && [ ! -L "$rst_keys_file" ] &&
+    [ "$(stat -c '%a %U %G' -- "$rst_keys_file")" = "644 root root" ] && cmp -s -- "$rst_keys_file" "$rst_final"; then
     rst_final_in_place=1
 fi
 if [ "$rst_final_in_place" = 0 ]; then`,

@@ -171,6 +171,26 @@ describe.sequential("issue 18.4: a key change ends the old key's live sessions o
         expect(figures.narrowingTunnelBackMs).toBeGreaterThanOrEqual(0);
     });
 
+    it("(e) an account update cut off after it wrote the new key file, before its sweep: the next run ends the old key's session", async () => {
+        const a = await applyTunnel(T, lab);
+        attacker = new Attacker(lab, a.key.privateKey);
+        await attacker.established(lab);
+        // Narrowing: the same key, now only from the backup's NAT address (the attacker is elsewhere).
+        const script = c.renderAccountApplyScript({ user: USER, listenPorts: [T.port], publicKey: a.key.publicKey, description: `backup ${T.name}`, keepPreviousKey: true, allowedSources: [lab.router.wanAddress] });
+        // What a dropped connection does between the file's install and the sweep (SIGKILL: no trap runs).
+        const cut = script.replace('rst_install_file "$rst_keys_file" 644 root root <"$rst_keys_new"\n', (line) => `${line}kill -KILL $$\n`);
+        expect(cut).not.toBe(script);
+        expect((await runScript(lab.main, cut, { lab, allowFail: true })).code).not.toBe(0);
+        expect(keyRefused(lab, USER, a.key.privateKey)).toBe(true);
+        expect(attacker.exitedAt, "cut off before its sweep, the run left the old session up").toBeUndefined();
+        // The next run finds the file already as wanted; the pending sweep still ends the session.
+        const ended = await timedKill("cutOffSweep", () => runScript(lab.main, script, { lab }));
+        expect(ended, "the old key's session is gone within 5 s of the next run").not.toBeNull();
+        expect(await sh(lab.main, "ls -A /run/reverse-ssh-tunnel")).not.toContain(`sweep-pending-${USER}`);
+        figures.cutOffSweepTunnelBackMs = await waitFor(() => tunnelWorks(lab.main, T.name, T.backupHost), 30_000);
+        expect(figures.cutOffSweepTunnelBackMs).toBeGreaterThanOrEqual(0);
+    });
+
     it("the finalizer's attribution is sshd's own journal record: a forged syslog line naming the current key does not save an old-key session", async () => {
         const a = await applyTunnel(T, lab);
         const d = generateTunnelKey();

@@ -64,6 +64,18 @@ describe("account scripts", () => {
         expect(fin).not.toContain("rst_previous_comment=");
         expect(fin.lastIndexOf("rst_current_fp=")).toBeGreaterThan(fin.lastIndexOf("\nfi\n", fin.indexOf("rst_current_fp=")));
     });
+    it("marks a sweep pending before the key file changes and clears it after the sweep; a pending sweep ends every session", () => {
+        const at = (t: string, from = 0) => apply.indexOf(t, from);
+        const mark = at(': >"$rst_sweep_pending"');
+        expect(apply).toContain('rst_sweep_pending="$rst_state_dir/sweep-pending-$rst_user"');
+        expect(mark).toBeGreaterThan(at('if [ -e "$rst_sweep_pending" ]; then'));
+        expect(at('rst_install_file "$rst_keys_file" 644 root root')).toBeGreaterThan(mark);
+        expect(at('rm -f -- "$rst_sweep_pending"')).toBeGreaterThan(apply.lastIndexOf('rst_end_sessions "$rst_user" "$rst_keep"'));
+        // With the marker the keep list stays empty: no session is attributed to a kept line.
+        expect(apply).toContain('[ "$rst_sweep_all" = 1 ] || rst_unchanged_fingerprints');
+        // The finalizer takes its shortcut only when no sweep is pending.
+        expect(renderAccountFinalizeScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY })).toMatch(/if \[ ! -e "\$rst_sweep_pending" \] && \[ -f "\$rst_keys_file" \]/);
+    });
     it("refuses to adopt an account it did not create", () => {
         expect(apply).toMatch(/already exists and was not created by reverse-ssh-tunnel/);
     });
