@@ -145,21 +145,21 @@ export function renderAuthorizedKeys(args: TunnelAccountRenderArgs): string {
  */
 export function renderAccountApplyScript(args: TunnelAccountRenderArgs): string {
     const p = accountApplyParts(args);
-    return renderScript(...p.libraries, p.variables, ...p.checksAndAccount, SESSION_FUNCTIONS, p.keyFile);
+    return renderScript(...p.libraries, p.variables, ...p.checksAndAccount, ...p.newKeys, SESSION_FUNCTIONS, p.keyFile);
 }
 
 /**
  * The account apply's sections: function libraries, variables, the checks and the
- * account with the new key file in a temporary file, and the key file's install with
- * its session sweep (which needs {@link SESSION_FUNCTIONS} defined before it).
+ * account, the new key file in a temporary file (with the rotation's previous key), and
+ * the key file's install with its session sweep (which needs {@link SESSION_FUNCTIONS}
+ * defined before it).
  */
-function accountApplyParts(args: TunnelAccountRenderArgs): { libraries: string[]; variables: string; checksAndAccount: string[]; keyFile: string; keys: string } {
+function accountApplyParts(args: TunnelAccountRenderArgs): { libraries: string[]; variables: string; checksAndAccount: string[]; newKeys: string[]; keyFile: string } {
     const keys = renderAuthorizedKeys(args);
     const options = renderKeyOptions(args);
     const gecos = accountGecos(args);
     const owned = args.owner !== undefined;
     return {
-        keys,
         libraries: owned ? [OWNERSHIP_FUNCTIONS, PORT_FUNCTIONS] : [],
         variables: `rst_user=${shQuote(args.user)}
 rst_gecos=${shQuote(gecos)}
@@ -189,8 +189,10 @@ rst_shadow=$(getent shadow "$rst_user")
 rst_groups=$(id -nG "$rst_user")
 [ "$rst_groups" = "$(id -ng "$rst_user")" ] || { usermod --groups '' "$rst_user"; rst_changed=1; }
 rst_install_dir /etc/ssh/reverse-ssh-tunnel 755 root root
-rst_install_dir "$rst_keys_dir" 755 root root
-rst_keys_new=""
+rst_install_dir "$rst_keys_dir" 755 root root`,
+        ],
+        newKeys: [
+            String.raw`rst_keys_new=""
 rst_mktemp rst_keys_new`,
             heredoc(`cat >"$rst_keys_new"`, keys),
             args.keepPreviousKey
@@ -425,16 +427,9 @@ export function renderAccountFinalizeScript(args: TunnelAccountRenderArgs): stri
         // final keys, root's and unlinked, and no sweep is pending, so the apply would
         // change nothing (the account's own apply ran just before). Read under the
         // lock the apply takes.
-        String.raw`rst_lock accounts
-rst_final=""
-rst_mktemp rst_final`,
-        heredoc(`cat >"$rst_final"`, p.keys),
-        String.raw`rst_final_in_place=0
-if [ ! -e "$rst_sweep_pending" ] && [ -f "$rst_keys_file" ] && [ ! -L "$rst_keys_file" ] &&
-    [ "$(stat -c '%a %U %G' -- "$rst_keys_file")" = "644 root root" ] && cmp -s -- "$rst_keys_file" "$rst_final"; then
-    rst_final_in_place=1
-fi
-if [ "$rst_final_in_place" = 0 ]; then`,
+        String.raw`rst_lock accounts`,
+        ...p.newKeys,
+        String.raw`if [ -e "$rst_sweep_pending" ] || ! rst_in_place "$rst_keys_file" 644 root root "$rst_keys_new"; then`,
         ...p.checksAndAccount,
         p.keyFile,
         "fi",

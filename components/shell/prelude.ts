@@ -98,6 +98,11 @@ rst_mktemp() {
     done
     rst_fail "cannot create a temporary file in $dir"
 }
+# rst_in_place PATH MODE OWNER GROUP CONTENT: PATH is a regular file (not a link) with
+# exactly CONTENT's bytes, that mode and that owner.
+rst_in_place() {
+    [ -f "$1" ] && [ ! -L "$1" ] && cmp -s -- "$5" "$1" && [ "$(stat -c '%a:%U:%G' -- "$1")" = "$2:$3:$4" ]
+}
 # rst_install_file PATH MODE OWNER GROUP: content on stdin; replaced atomically, only when different.
 # shellcheck disable=SC2034 # rst_changed is read by the scripts that need it
 rst_install_file() {
@@ -110,8 +115,7 @@ rst_install_file() {
     rst_mktemp tmp "$dir"
     chmod 600 -- "$tmp"
     cat >"$tmp"
-    if [ -f "$path" ] && [ ! -L "$path" ] && cmp -s -- "$tmp" "$path" &&
-        [ "$(stat -c '%a:%U:%G' -- "$path")" = "$mode:$owner:$group" ]; then
+    if rst_in_place "$path" "$mode" "$owner" "$group" "$tmp"; then
         rm -f -- "$tmp"
         return 0
     fi

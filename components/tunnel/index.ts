@@ -275,11 +275,13 @@ function checkTunnelSettings(args: ReverseTunnelArgs, defaultName: string | unde
  * one main calls it once and gives the result to each tunnel's `mainHostKeys`.
  */
 export function readMainHostKeys(name: string, connection: HostConnection, opts: pulumi.CustomResourceOptions = {}): pulumi.Output<string[]> {
-    return mainHostKeysCommand(`${name}-hostkeys`, { dialErrorLimit: MAIN_DIAL_ERROR_LIMIT, ...connection }, opts).stdout.apply((out) => parseHostKeyList("main host keys", out).map((k) => k.line));
+    return hostKeysCommand(`${name}-hostkeys`, { dialErrorLimit: MAIN_DIAL_ERROR_LIMIT, ...connection }, opts);
 }
 
-function mainHostKeysCommand(resourceName: string, connection: HostConnection, opts: pulumi.CustomResourceOptions) {
-    return remoteScript(resourceName, { connection, connectionKey: "main.connection", create: renderReadHostKeysScript(), quiet: true }, opts);
+/** The command reading main's host keys, and its parsed output (`check` labels a parse error, e.g. with the tunnel). */
+function hostKeysCommand(resourceName: string, connection: HostConnection, opts: pulumi.CustomResourceOptions, check: (parse: () => string[]) => string[] = (parse) => parse()) {
+    const read = remoteScript(resourceName, { connection, connectionKey: "main.connection", create: renderReadHostKeysScript(), quiet: true }, opts);
+    return read.stdout.apply((out) => check(() => parseHostKeyList("main host keys", out).map((k) => k.line)));
 }
 
 /**
@@ -389,14 +391,14 @@ export class ReverseTunnel extends pulumi.ComponentResource {
             keyFingerprint = pulumi.unsecret(checked.apply((c) => c.fingerprint));
         }
 
-        let mainHostKeys: pulumi.Output<string[]>;
+        // Main's host keys: given (a handoff, or mainHostKeys with or without main), else read from main.
+        const mainHostKeys: pulumi.Output<string[]> =
+            main !== undefined && args.mainHostKeys === undefined
+                ? hostKeysCommand(`${name}-main-hostkeys`, main, { parent: this }, named)
+                : (handoffPublic !== undefined ? handoffPublic.apply((h) => h.mainHostKeys) : pulumi.output(args.mainHostKeys!)).apply((keys) => named(() => parseHostKeyList("mainHostKeys", keys.join("\n"))).map((k) => k.line));
         let account: TunnelAccount | undefined;
         let policy: SshdMatchBlock | undefined;
         if (main !== undefined) {
-            mainHostKeys =
-                args.mainHostKeys !== undefined
-                    ? pulumi.output(args.mainHostKeys).apply((keys) => named(() => parseHostKeyList("mainHostKeys", keys.join("\n"))).map((k) => k.line))
-                    : mainHostKeysCommand(`${name}-main-hostkeys`, main, { parent: this }).stdout.apply((out) => named(() => parseHostKeyList("main host keys", out)).map((k) => k.line));
             policy = new SshdMatchBlock(
                 `${name}`,
                 {
@@ -425,8 +427,6 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                 },
                 { parent: this, dependsOn: [policy] },
             );
-        } else {
-            mainHostKeys = (handoffPublic !== undefined ? handoffPublic.apply((h) => h.mainHostKeys) : pulumi.output(args.mainHostKeys!)).apply((keys) => named(() => parseHostKeyList("mainHostKeys", keys.join("\n"))).map((k) => k.line));
         }
 
         let service: TunnelService | undefined;

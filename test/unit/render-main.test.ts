@@ -53,10 +53,10 @@ describe("account scripts", () => {
         const fin = renderAccountFinalizeScript(args);
         const final = renderAuthorizedKeys(args);
         // The comparison file is exactly what the apply installs, and the apply runs only when it differs.
-        expect(fin).toContain(`cat >"$rst_final" <<`);
+        expect(fin).toContain(`cat >"$rst_keys_new" <<`);
         expect(fin).toContain(final.trimEnd());
-        const guard = fin.indexOf('if [ "$rst_final_in_place" = 0 ]; then');
-        expect(guard).toBeGreaterThan(fin.indexOf("cmp -s -- \"$rst_keys_file\" \"$rst_final\""));
+        const guard = fin.indexOf('if [ -e "$rst_sweep_pending" ] || ! rst_in_place "$rst_keys_file" 644 root root "$rst_keys_new"; then');
+        expect(guard).toBeGreaterThan(fin.indexOf(`cat >"$rst_keys_new" <<`));
         for (const step of ['rst_ensure_account "$rst_user"', 'rst_install_file "$rst_keys_file" 644 root root', "rst_end_sessions"]) {
             expect(fin.indexOf(step, guard), step).toBeGreaterThan(guard);
         }
@@ -74,7 +74,7 @@ describe("account scripts", () => {
         // With the marker the keep list stays empty: no session is attributed to a kept line.
         expect(apply).toContain('[ "$rst_sweep_all" = 1 ] || rst_unchanged_fingerprints');
         // The finalizer takes its shortcut only when no sweep is pending.
-        expect(renderAccountFinalizeScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY })).toMatch(/if \[ ! -e "\$rst_sweep_pending" \] && \[ -f "\$rst_keys_file" \]/);
+        expect(renderAccountFinalizeScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY })).toMatch(/if \[ -e "\$rst_sweep_pending" \] \|\| ! rst_in_place "\$rst_keys_file" /);
     });
     it("refuses to adopt an account it did not create", () => {
         expect(apply).toMatch(/already exists and was not created by reverse-ssh-tunnel/);
