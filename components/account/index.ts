@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { HostConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
+import { mainHostLibrary } from "../library/main";
 import { ownerOf } from "../ownership";
 import { renderAccountApplyScript, renderAccountFinalizeScript, renderAccountRevokeScript, renderKeyOptions } from "./render";
 
@@ -112,6 +113,7 @@ export class TunnelAccount extends pulumi.ComponentResource {
                 update: render(args.overlapKeysOnUpdate === true),
                 delete: revoke,
                 triggers: [args.user],
+                library: mainHostLibrary,
             },
             { parent: this },
         );

@@ -1,4 +1,5 @@
 import { ACCOUNT_MARKER, bash, heredoc, renderScript, shQuote } from "../shell";
+import { scriptFragment } from "../shell/hostLibrary";
 import { GECOS_OWNER_PREFIX, OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables, PORT_FUNCTIONS } from "../ownership/render";
 import { AUTHORIZED_KEYS_DIR, FORCED_COMMAND, permitListenValue } from "../sshd/policy";
 import { ConfigError, parsePublicKey, validatePort, validateUserName } from "../validation";
@@ -429,10 +430,10 @@ export function renderAccountFinalizeScript(args: TunnelAccountRenderArgs): stri
         // lock the apply takes.
         String.raw`rst_lock accounts`,
         ...p.newKeys,
-        String.raw`if [ -e "$rst_sweep_pending" ] || ! rst_in_place "$rst_keys_file" 644 root root "$rst_keys_new"; then`,
+        scriptFragment(String.raw`if [ -e "$rst_sweep_pending" ] || ! rst_in_place "$rst_keys_file" 644 root root "$rst_keys_new"; then`),
         ...p.checksAndAccount,
         p.keyFile,
-        "fi",
+        scriptFragment("fi"),
         bash`# The key file is final: the wait below needs no lock, and other backups' account
 # changes on this main must not wait up to 60 s for this backup's reconnect.
 rst_unlock

@@ -1,6 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { renderPackedBundle } from "../shell";
+import { packBundle, renderBundle } from "../shell";
+import { HostLibrary, renderLibraryBundle } from "../shell/hostLibrary";
+import { hostLibraryInstall, libraryUserOf } from "./hostLibraryInstall";
 import { HostConnection, privilegedPhase, toCommandConnection } from "./index";
 
 /** A rendered script pair (or triple) for one remote.Command. */
@@ -17,6 +19,8 @@ export interface RemoteScriptArgs {
     readonly delete?: pulumi.Input<string>;
     /** Data piped to the script, e.g. a private key. Secret when given. */
     readonly stdin?: pulumi.Input<string>;
+    /** Public data piped to the script instead (not made secret), e.g. a script library. Default: none. */
+    readonly publicData?: pulumi.Input<string>;
     /**
      * True when stdin or output may carry a secret: streaming is switched off and
      * stdout/stderr are stored as secrets. Default false.
@@ -29,6 +33,12 @@ export interface RemoteScriptArgs {
     readonly quiet?: boolean;
     /** Values whose change replaces (delete, then create) instead of updating. */
     readonly triggers?: pulumi.Input<unknown[]>;
+    /**
+     * The script library of this kind of host: when given (and the host is a plain value),
+     * the command stores calls into the library, installed once per host and stack,
+     * instead of the code. Default: none, the command carries its whole scripts.
+     */
+    readonly library?: () => HostLibrary;
 }
 
 /**
@@ -41,9 +51,19 @@ export interface RemoteScriptArgs {
  * the old removal.
  */
 export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
+    const install =
+        args.library === undefined
+            ? undefined
+            : hostLibraryInstall(args.library, args.connection, (libName, create, del, data) =>
+                  remoteScript(libName, { connection: args.connection, connectionKey: args.connectionKey, create, delete: del, publicData: data, quiet: true }, {}),
+              );
     const bundle = pulumi
-        .all([args.create, args.update ?? args.create, args.delete ?? "exit 0", args.stdin ?? ""])
-        .apply(([create, update, del, data]) => renderPackedBundle({ create, update, delete: del }, data));
+        .all([args.create, args.update ?? args.create, args.delete ?? "exit 0", args.stdin ?? args.publicData ?? "", install?.command.urn])
+        .apply(([create, update, del, data, installer]) => {
+            const scripts = { create, update, delete: del };
+            const calls = install === undefined ? undefined : renderLibraryBundle(install.library, libraryUserOf(name), installer!, scripts);
+            return packBundle(calls ?? renderBundle(scripts)) + data;
+        });
     // The login user (maybe an Output) decides between bash and sudo. Taken from the
     // args, not the secret connection, so the command strings stay readable in the state.
     const phase = (p: "create" | "update" | "delete") =>
@@ -54,7 +74,8 @@ export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.
             connection: toCommandConnection(args.connectionKey, args.connection),
             create: phase("create"),
             update: phase("update"),
-            ...(args.delete !== undefined ? { delete: phase("delete") } : {}),
+            // A command calling the library runs a delete in any case: it releases its mark.
+            ...(args.delete !== undefined || install !== undefined ? { delete: phase("delete") } : {}),
             stdin: args.stdin !== undefined ? pulumi.secret(bundle) : bundle,
             ...(args.triggers !== undefined ? { triggers: args.triggers } : {}),
             addPreviousOutputInEnv: false,
@@ -64,6 +85,8 @@ export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.
             deleteBeforeReplace: true,
             ...(args.sensitive ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}),
             ...opts,
+            // After the library it calls (and on delete, before the library's release).
+            ...(install !== undefined ? { dependsOn: [...(opts.dependsOn === undefined ? [] : Array.isArray(opts.dependsOn) ? opts.dependsOn : [opts.dependsOn as pulumi.Input<pulumi.Resource>]), install.command] } : {}),
         },
     );
 }

@@ -19,6 +19,11 @@ export function librarySection(text: string): string {
     return text;
 }
 
+/** True for a section marked by `librarySection` (definitions only). */
+export function isLibrarySection(text: string): boolean {
+    return librarySections.has(text.trimEnd());
+}
+
 /** How `renderScript` joins the shebang, the prelude and the sections. */
 const SEPARATOR = "\n\n";
 const SCRIPT_HEAD = `#!/bin/bash${SEPARATOR}${SCRIPT_PRELUDE.trimEnd()}${SEPARATOR}`;

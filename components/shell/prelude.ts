@@ -226,7 +226,23 @@ rst_unlock() {
 }
 `;
 
+/**
+ * The sections of each script `renderScript` made (trimmed, without the shebang and
+ * prelude), by its text: what lets a bundle call the sections a host library already
+ * holds instead of carrying them (see `hostLibrary`). A script built another way has
+ * no entry and travels whole.
+ */
+const scriptSections = new Map<string, readonly string[]>();
+
 /** Joins the prelude and script sections into one script, separated by blank lines. */
 export function renderScript(...sections: string[]): string {
-    return [`#!/bin/bash`, SCRIPT_PRELUDE, ...sections].map((s) => s.trimEnd()).join("\n\n") + "\n";
+    const trimmed = sections.map((s) => s.trimEnd());
+    const script = [`#!/bin/bash`, SCRIPT_PRELUDE.trimEnd(), ...trimmed].join("\n\n") + "\n";
+    scriptSections.set(script, trimmed);
+    return script;
+}
+
+/** The sections of a script made by `renderScript`, or undefined for any other text. */
+export function sectionsOf(script: string): readonly string[] | undefined {
+    return scriptSections.get(script);
 }

@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { HostConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
+import { mainHostLibrary } from "../library/main";
 import { ownerOf } from "../ownership";
 import { renderSshdApplyScript, renderSshdRemoveScript, SshdPlacement } from "./render";
 
@@ -71,6 +72,7 @@ export class SshdMatchBlock extends pulumi.ComponentResource {
                 create: renderSshdApplyScript(render),
                 delete: renderSshdRemoveScript(render),
                 triggers: [args.user],
+                library: mainHostLibrary,
             },
             { parent: this },
         );

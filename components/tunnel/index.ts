@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderKeyOptions, TunnelAccount } from "../account";
 import { HostConnection, validateConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
+import { mainHostLibrary } from "../library/main";
 import { TunnelKeyPair, TunnelKeyAlgorithm } from "../keypair";
 import { defaultServiceUser, defaultTunnelUser, ForwardSpec, PLACEHOLDER_KEY, renderSshClientConfig, servicePaths, TunnelService } from "../service";
 import { SshdMatchBlock, SshdPlacement } from "../sshd";
@@ -464,7 +465,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
             // expires by itself ROTATION_OVERLAP_MINUTES after the rotation.
             remoteScript(
                 `${name}-key-finalize`,
-                { connection: main, connectionKey: "main.connection", create: account.finalizeCommand },
+                { connection: main, connectionKey: "main.connection", create: account.finalizeCommand, library: mainHostLibrary },
                 { parent: this, dependsOn: [service] },
             );
         }
@@ -492,6 +493,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                     connectionKey: "main.connection",
                     create: clientArgs.apply((c) => renderClientConfigInstallScript({ ...c, ...ownership })),
                     delete: renderClientConfigRemoveScript(s.name, owner),
+                    library: mainHostLibrary,
                 },
                 { parent: this, dependsOn: [service ?? account!] },
             );

@@ -11,6 +11,7 @@ import { LabDescription, loadLab, setLink } from "../../lab/client";
 import { renderServiceRemoveScript } from "../support/internals";
 import { HEALTH_COMMAND_PATH } from "../../components/health/render";
 import { OWNER_LINE_PREFIX, stackOwnerPrefix } from "../../components/ownership/render";
+import { HOST_LIBRARY_DIR, libraryUserId } from "../../components/shell/hostLibrary";
 import { runScript } from "../support/apply";
 import { changes, cliEnd, cliVersions, openStack, setStackConfig } from "../support/engine";
 import { keyRefused, sh, tunnelWorks, waitFor, writeReport } from "../support/hosts";
@@ -23,6 +24,8 @@ describe.sequential(`pulumi up / destroy under the real engine (${cliEnd()} CLI)
     let lab: LabDescription;
     let stack: Stack;
     const figures: Record<string, number> = {};
+    /** This stack's marks in main's script library (each command using it, and its install). */
+    const libraryMarks: string[] = [];
     const timed = async <T>(label: string, f: () => Promise<T>): Promise<T> => {
         const t0 = Date.now();
         const r = await f();
@@ -56,6 +59,18 @@ describe.sequential(`pulumi up / destroy under the real engine (${cliEnd()} CLI)
         expect(out.pi?.port).toBe(2222);
         expect(out.pi?.keyFingerprint).toMatch(/^SHA256:/);
         expect(out.pi?.sshConfig).toContain("Host backup-pi");
+    });
+
+    it("main's commands run the script library installed once on main, each marking its use", async () => {
+        const listing = (await sh(lab.main, `cd ${HOST_LIBRARY_DIR} && ls lib-*.sh && stat -c '%a %U' . lib-*.sh && ls users/*/`)).trim().split("\n");
+        const libs = listing.filter((l) => /^lib-[0-9a-f]{16}\.sh$/.test(l));
+        expect(libs).toHaveLength(1);
+        expect(listing.filter((l) => /^\d+ \w+$/.test(l))).toEqual(["755 root", "644 root"]);
+        const prefix = stackOwnerPrefix("organization", "reverse-ssh-tunnel", stack.name);
+        const ours = ["pi-sshd", "pi-account", "pi-key-finalize", "pi-client-config"].map((n) => libraryUserId(`${prefix}${n}`, n));
+        for (const id of ours) expect(listing, id).toContain(id);
+        libraryMarks.push(...ours, ...listing.filter((l) => l.startsWith("main-scripts-")));
+        expect(libraryMarks).toHaveLength(5);
     });
 
     it("a second up changes nothing; preview is clean", async () => {
@@ -116,6 +131,10 @@ describe.sequential(`pulumi up / destroy under the real engine (${cliEnd()} CLI)
         const ours = OWNER_LINE_PREFIX + stackOwnerPrefix("organization", "reverse-ssh-tunnel", stack.name);
         const others = left.split("\n").filter((l) => l !== "" && !l.startsWith("health-") && !l.startsWith(ours));
         expect(left.trim().split("\n").pop()).toBe(others.length > 0 ? "health-present" : "health-absent");
+        // None of this stack's library marks is left; the library goes with its last user.
+        const marks = (await sh(lab.main, `ls ${HOST_LIBRARY_DIR}/users/*/ 2>/dev/null || true`)).trim().split("\n").filter(Boolean);
+        expect(marks.filter((m) => libraryMarks.includes(m))).toEqual([]);
+        if (marks.length === 0) expect((await sh(lab.main, `test -e ${HOST_LIBRARY_DIR} && echo present || echo absent`)).trim()).toBe("absent");
         await setLink("backup1", "up", "home", lab);
     });
 });

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { unpackBundle } from "../../components/shell";
+import { expandLibraryBundle } from "../../components/shell/hostLibrary";
 import { SAMPLE_KEY } from "./fixtures";
 
 /** A resource registration seen by the mock engine. */
@@ -24,7 +25,7 @@ export function unwrap(v: any): any {
  */
 export function stdinText(v: any): string {
     const { bundle, data } = unpackBundle(String(unwrap(v)));
-    return bundle + data;
+    return expandLibraryBundle(bundle) + data;
 }
 
 /** Installs Pulumi mocks that record registrations; returns the record. */

@@ -3,6 +3,8 @@ import { renderHealthCommand, renderHealthInstallScript, renderHealthRemoveScrip
 import { type TunnelServiceRenderArgs, renderKeyInstallScript, renderServiceInstallScript, renderServiceRemoveScript } from "../../components/service";
 import { renderSshdApplyScript, renderSshdRemoveScript } from "../../components/sshd";
 import { renderClientConfigInstallScript, renderClientConfigRemoveScript, renderReadHostKeysScript } from "../../components/tunnel";
+import { mainHostLibrary } from "../../components/library/main";
+import { expandLibraryBundle, renderLibraryBundle, renderLibraryInstallScript, renderLibraryReleaseScript } from "../../components/shell/hostLibrary";
 import { SAMPLE_KEY } from "./fixtures";
 
 /** Typical render arguments, shared by the lint and semantic tests. */
@@ -54,5 +56,15 @@ export function allScripts(): Record<string, string> {
             { name: "pi", port: 2222, tunnelUser: "tunnel-pi", keyFingerprint: `SHA256:${"A".repeat(43)}`, keyExpiry: "20301231" },
         ]),
         "monitor-remove": renderMonitorRemoveScript(resolveMonitorSettings(), "org/project/stack/main"),
+        // The main library (sourced by main's commands), its install and release, and a command calling it.
+        "main-library": mainHostLibrary().text,
+        "library-install": renderLibraryInstallScript(mainHostLibrary(), "main-scripts-x.0123456789ab"),
+        "library-release": renderLibraryReleaseScript("main-scripts-x.0123456789ab"),
+        // As it runs: the library's prelude and the code of its calls in place (shellcheck cannot follow the source).
+        "library-bundle-account": expandLibraryBundle(renderLibraryBundle(mainHostLibrary(), "pi-account.0123456789ab", "urn:pulumi:dev::p::command:remote:Command::main-scripts-x", {
+            create: renderAccountApplyScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, owner: OWNER }),
+            update: renderAccountApplyScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, keepPreviousKey: true, owner: OWNER }),
+            delete: renderAccountRevokeScript({ user: "tunnel-pi", listenPorts: [2222], owner: OWNER }),
+        })!),
     };
 }

@@ -34,7 +34,7 @@ describe("ReverseTunnel halves", () => {
         expect(types).toContain("reverse-ssh-tunnel:index:SshdMatchBlock");
         expect(types).not.toContain("reverse-ssh-tunnel:index:TunnelService");
         // No finalizer: there is no backup to wait for; a rotated-out key expires by itself.
-        expect(commandsOn(seen, "203.0.113.10")).toEqual(["nas-account", "nas-main-hostkeys", "nas-sshd"]);
+        expect(commandsOn(seen, "203.0.113.10")).toEqual(["main-scripts-203.0.113.10-22", "nas-account", "nas-main-hostkeys", "nas-sshd"]);
         expect(commandsOn(seen, "192.168.1.20")).toEqual([]);
     });
 

@@ -1,0 +1,132 @@
+/**
+ * The host script library (components/shell/hostLibrary.ts), run by bash: a command
+ * calling it does what its whole script did; versions are installed side by side and
+ * each is removed with its last user's mark; a missing library fails with the way to
+ * reinstall it. The library's paths are moved into a temporary directory (and its hash
+ * recomputed), so the test runs on this machine without touching /usr/local or /run.
+ */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { mainHostLibrary } from "../../components/library/main";
+import { renderBundle, renderScript } from "../../components/shell";
+import {
+    buildHostLibrary,
+    HOST_LIBRARY_DIR,
+    HostLibrary,
+    packLibrary,
+    renderLibraryBundle,
+    renderLibraryInstallScript,
+    renderLibraryReleaseScript,
+    unpackLibrary,
+} from "../../components/shell/hostLibrary";
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), "rst-hostlib-"));
+const libDir = path.join(root, "lib");
+const stateDir = path.join(root, "run");
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+/** The text with the library's and the state directory's paths moved under `root`. */
+const moved = (text: string) => text.replaceAll(HOST_LIBRARY_DIR, libDir).replaceAll("/run/reverse-ssh-tunnel", stateDir);
+
+/** A library as the test installs it: moved paths, hence its own hash (replaced wherever the original appears). */
+function relocate(lib: HostLibrary) {
+    const text = moved(lib.text);
+    const hash = createHash("sha256").update(text).digest("hex").slice(0, 16);
+    const fix = (s: string) => moved(s).replaceAll(lib.hash, hash);
+    return { hash, fix, data: packLibrary({ ...lib, text }) };
+}
+
+const bash = (phase: string, stdin: string) => spawnSync("bash", ["-s", "--", phase], { input: stdin, encoding: "utf8" });
+const files = () =>
+    fs.existsSync(libDir)
+        ? fs
+              .readdirSync(libDir, { recursive: true })
+              .map(String)
+              .filter((f) => f.startsWith("lib-") || f.split("/").length === 3)
+              .sort()
+        : [];
+
+// Two versions of a small library: the second has one more section.
+const greet = (who: string) => renderScript(`rst_who=${who}`, 'echo "hello $rst_who"', "echo done");
+const v1 = buildHostLibrary("test", [[greet("a")], [greet("b")]]);
+const v2 = buildHostLibrary("test", [[greet("a"), renderScript("echo extra")], [greet("b"), renderScript("echo extra")]]);
+const r1 = relocate(v1);
+const r2 = relocate(v2);
+const install = (r: typeof r1, lib: HostLibrary, user: string) => bash("create", r.fix(renderBundle({ create: renderLibraryInstallScript(lib, user), update: renderLibraryInstallScript(lib, user) })) + r.data);
+const command = (r: typeof r1, lib: HostLibrary, user: string, del = greet("gone")) => r.fix(renderLibraryBundle(lib, user, "urn:test:installer", { create: greet("c"), update: greet("u"), delete: del })!);
+
+describe("host script library", () => {
+    it("the library round-trips through its packed form and ends in every section of the samples that is code", () => {
+        expect(unpackLibrary(packLibrary(v1))).toBe(v1.text);
+        expect([...v1.functions.keys()]).toContain('echo "hello $rst_who"');
+        // A section that differs between the samples holds values: the command keeps it.
+        expect([...v1.functions.keys()].some((s) => s.includes("rst_who="))).toBe(false);
+        expect(v1.hash).not.toBe(v2.hash);
+    });
+
+    it("a call runs exactly what the script ran: same output as the whole script", () => {
+        expect(install(r1, v1, "installer").status).toBe(0);
+        const viaLibrary = bash("create", command(r1, v1, "cmd1"));
+        const whole = bash("create", moved(renderBundle({ create: greet("c"), update: greet("c") })));
+        expect(viaLibrary.stderr).toBe("");
+        expect(viaLibrary.stdout).toBe("hello c\ndone\n");
+        expect(viaLibrary.stdout).toBe(whole.stdout);
+        expect(viaLibrary.status).toBe(0);
+        expect(files()).toEqual([`lib-${r1.hash}.sh`, `users/${r1.hash}/cmd1`, `users/${r1.hash}/installer`]);
+    });
+
+    it("a new version is installed beside the old one, which stays while a command still marks it", () => {
+        expect(install(r2, v2, "installer").status).toBe(0);
+        expect(files()).toEqual([`lib-${r1.hash}.sh`, `lib-${r2.hash}.sh`, `users/${r1.hash}/cmd1`, `users/${r2.hash}/installer`].sort());
+        // The command's delete as stored before the upgrade still finds its version.
+        const r = bash("update", command(r2, v2, "cmd1"));
+        expect(r.status).toBe(0);
+        expect(files()).toEqual([`lib-${r2.hash}.sh`, `users/${r2.hash}/cmd1`, `users/${r2.hash}/installer`]);
+    });
+
+    it("a failed delete keeps its mark; a successful one releases it; the last release removes everything", () => {
+        const failing = command(r2, v2, "cmd1", renderScript("exit 3"));
+        expect(bash("delete", failing).status).toBe(3);
+        expect(files()).toContain(`users/${r2.hash}/cmd1`);
+        expect(bash("delete", command(r2, v2, "cmd1")).status).toBe(0);
+        expect(files()).toEqual([`lib-${r2.hash}.sh`, `users/${r2.hash}/installer`]);
+        // A command without a delete of its own releases its mark on delete too.
+        const releaseOnly = r2.fix(renderLibraryBundle(v2, "cmd2", "urn:test:installer", { create: greet("c"), update: greet("u") })!);
+        expect(bash("create", releaseOnly).status).toBe(0);
+        expect(files()).toContain(`users/${r2.hash}/cmd2`);
+        expect(bash("delete", releaseOnly).status).toBe(0);
+        expect(files()).toEqual([`lib-${r2.hash}.sh`, `users/${r2.hash}/installer`]);
+        const release = bash("delete", r2.fix(renderBundle({ create: "exit 0", update: "exit 0", delete: renderLibraryReleaseScript("installer") })));
+        expect(release.status).toBe(0);
+        expect(fs.existsSync(libDir)).toBe(false);
+    });
+
+    it("a missing library fails before any change, naming the install to replace", () => {
+        const r = bash("create", command(r1, v1, "cmd1"));
+        expect(r.status).toBe(2);
+        expect(r.stderr).toContain("pulumi up --target-replace 'urn:test:installer'");
+        expect(bash("delete", command(r1, v1, "cmd1")).status).toBe(2);
+        // A command without a delete of its own (the key finalizer) has nothing to release there.
+        const releaseOnly = r1.fix(renderLibraryBundle(v1, "cmd2", "urn:test:installer", { create: greet("c"), update: greet("u") })!);
+        expect(bash("delete", releaseOnly).status).toBe(0);
+        expect(fs.existsSync(libDir)).toBe(false);
+    });
+
+    it("a library whose text does not match its hash is refused", () => {
+        const bad = r1.fix(renderBundle({ create: renderLibraryInstallScript(v1, "installer"), update: "exit 0" })) + relocate(v2).data;
+        const r = bash("create", bad);
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toContain("does not match its hash");
+        expect(files()).toEqual([]);
+    });
+
+    it("main's library is built from the scripts a tunnel runs on main, and every wrapped section parses as a function body", () => {
+        const lib = mainHostLibrary();
+        expect(lib.functions.size).toBeGreaterThan(10);
+        expect(spawnSync("bash", ["-n"], { input: lib.text }).status).toBe(0);
+    });
+});
