@@ -1,8 +1,7 @@
 import * as command from "@pulumi/command";
-import * as pulumi from "@pulumi/pulumi";
 import { stackOwner } from "../ownership";
 import { HostLibrary, libraryUserId, packLibrary, renderLibraryInstallScript, renderLibraryReleaseScript } from "../shell/hostLibrary";
-import { mainIdentity } from "../tunnel/registry";
+import { mainIdentity, perRun } from "../tunnel/registry";
 import { HostConnection } from "./index";
 
 /** A host library's install command on one host, shared by the commands of a run there. */
@@ -13,12 +12,8 @@ export interface HostLibraryInstall {
     readonly command: command.remote.Command;
 }
 
-/**
- * Install commands per program run (see tunnel/registry.ts for why the resource monitor
- * is the key), by library role and host identity.
- */
-const runs = new WeakMap<object, Map<string, HostLibraryInstall>>();
-const outsideAnyRun: object = {};
+/** Install commands of a program run (see tunnel/registry.ts), by library role and host identity. */
+const newInstalls = () => new Map<string, HostLibraryInstall>();
 
 /** A resource name part from a host identity: letters, digits, dots and dashes only. */
 const nameOf = (id: string) => id.replace(/[^A-Za-z0-9.-]+/g, "-").replace(/^-+|-+$/g, "");
@@ -43,9 +38,7 @@ export function hostLibraryInstall(
 ): HostLibraryInstall | undefined {
     const id = mainIdentity(connection);
     if (id === undefined) return undefined;
-    const key: object = pulumi.runtime.getMonitor() ?? outsideAnyRun;
-    let registry = runs.get(key);
-    if (registry === undefined) runs.set(key, (registry = new Map()));
+    const registry = perRun(newInstalls);
     const lib = library();
     const found = registry.get(`${lib.role} ${id}`);
     if (found !== undefined) return found;

@@ -143,8 +143,8 @@ export function buildHostLibrary(role: string, samples: readonly (readonly strin
             functions.set(s, "");
             continue;
         }
+        // `shared` holds each text once: one function per text.
         const name = `rst_s_${sha256(s).slice(0, 12)}`;
-        if ([...functions.values()].includes(name)) continue;
         functions.set(s, name);
         bodies.push(`${name}() {\n${s}\n}`);
     }

@@ -29,15 +29,24 @@ export interface TunnelClaim {
  * module-level map would compare tunnels of unrelated runs. Outside any run (no
  * monitor) a single registry stands in.
  */
-const runs = new WeakMap<object, Map<string, TunnelClaim[]>>();
 const outsideAnyRun: object = {};
+const values = new WeakMap<object, Map<() => object, object>>();
 
-function registryOfThisRun(): Map<string, TunnelClaim[]> {
+/**
+ * A value of this program run, made by `make` on the first call of the run (per
+ * `make`: each caller keeps its own), the same value on every later call.
+ */
+export function perRun<T extends object>(make: () => T): T {
     const key: object = pulumi.runtime.getMonitor() ?? outsideAnyRun;
-    let r = runs.get(key);
-    if (r === undefined) runs.set(key, (r = new Map()));
-    return r;
+    let byMake = values.get(key);
+    if (byMake === undefined) values.set(key, (byMake = new Map()));
+    let v = byMake.get(make) as T | undefined;
+    if (v === undefined) byMake.set(make, (v = make()));
+    return v;
 }
+
+const newClaims = () => new Map<string, TunnelClaim[]>();
+const registryOfThisRun = () => perRun(newClaims);
 
 /** A host value known now as a string: lower-cased, without a DNS root dot. */
 function plainHost(v: unknown): string | undefined {
