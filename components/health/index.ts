@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { HostConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
 import { stackOwner } from "../ownership";
+import { narrowDependsOn } from "../tunnel/lastStep";
 import { HEALTH_COMMAND_PATH, renderHealthInstallScript, renderHealthRemoveScript } from "./render";
 import { MainMonitorArgs, MONITOR_COMMAND_PATH, MonitoredBackupArgs, renderMonitorInstallScript, renderMonitorRemoveScript, resolveMonitorSettings } from "./monitor";
 import { MONITOR_TIMER } from "./units";
@@ -49,9 +50,11 @@ export class MainHealthCheck extends pulumi.ComponentResource {
     readonly timer: pulumi.Output<string>;
 
     constructor(name: string, args: MainHealthCheckArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("reverse-ssh-tunnel:index:MainHealthCheck", name, {}, opts);
+        // A tunnel in dependsOn counts as its last step: the same order, one URN per tunnel.
+        const dependsOn = narrowDependsOn(opts?.dependsOn);
+        super("reverse-ssh-tunnel:index:MainHealthCheck", name, {}, { ...opts, ...(dependsOn !== undefined ? { dependsOn } : {}) });
         // The component's dependsOn, on the commands themselves: the order destroy follows.
-        const after = { parent: this, ...(opts?.dependsOn !== undefined ? { dependsOn: opts.dependsOn } : {}) };
+        const after = { parent: this, ...(dependsOn !== undefined ? { dependsOn } : {}) };
         remoteScript(
             `${name}-health`,
             { connection: args.connection, connectionKey: "main.connection", create: renderHealthInstallScript(), delete: renderHealthRemoveScript(stackOwner()) },

@@ -58,6 +58,7 @@ export class TunnelKeyPair extends pulumi.ComponentResource {
         this.publicKey = key.publicKeyOpenssh.apply((k) => k.trim());
         this.fingerprint = key.publicKeyFingerprintSha256;
         this.privateKey = pulumi.secret(key.privateKeyOpenssh);
-        this.registerOutputs({ publicKey: this.publicKey, fingerprint: this.fingerprint, privateKey: this.privateKey });
+        // The tls resource stores the keys; a second copy in this record would only grow the state.
+        this.registerOutputs({ fingerprint: this.fingerprint });
     }
 }

@@ -1,5 +1,5 @@
 import { gunzipSync, gzipSync } from "fflate";
-import { SCRIPT_PRELUDE } from "./prelude";
+import { renderScript, SCRIPT_PRELUDE, sectionsOf } from "./prelude";
 
 /**
  * Sections shared by many scripts (function libraries). A script built by
@@ -24,6 +24,23 @@ export function isLibrarySection(text: string): boolean {
     return librarySections.has(text.trimEnd());
 }
 
+/**
+ * One script that runs several scripts made by `renderScript` in one shell, in order:
+ * their library sections first (each once: they only define), then the other sections
+ * of each script in turn. One command then does the work of several on one login.
+ * The scripts must not end early (`exit 0`) where a later one has work left, and must not
+ * read a variable another sets before setting it themselves.
+ */
+export function joinScripts(...scripts: string[]): string {
+    const parts = scripts.map((script) => {
+        const sections = sectionsOf(script);
+        if (sections === undefined) throw new Error("joinScripts: a script not made by renderScript");
+        return sections;
+    });
+    const definitions = [...new Set(parts.flat().filter(isLibrarySection))];
+    return renderScript(...definitions, ...parts.flatMap((sections) => sections.filter((s) => !isLibrarySection(s))));
+}
+
 /** How `renderScript` joins the shebang, the prelude and the sections. */
 const SEPARATOR = "\n\n";
 const SCRIPT_HEAD = `#!/bin/bash${SEPARATOR}${SCRIPT_PRELUDE.trimEnd()}${SEPARATOR}`;
@@ -37,6 +54,66 @@ function withoutCommentLines(section: string): string {
     return section
         .split("\n")
         .filter((l) => !/^\s*#/.test(l))
+        .join("\n");
+}
+
+/** A top-level piece of the prelude: a function (named) or the statements between functions. */
+interface PreludePiece {
+    readonly name?: string;
+    readonly text: string;
+}
+
+/** The prelude cut at its functions (`name() {` to the next line `}`, both at column 0). */
+const PRELUDE_PIECES: readonly PreludePiece[] = (() => {
+    const pieces: PreludePiece[] = [];
+    let lines: string[] = [];
+    let name: string | undefined;
+    for (const line of SCRIPT_PRELUDE.trimEnd().split("\n")) {
+        const start = /^([A-Za-z_][A-Za-z0-9_]*)\(\) \{$/.exec(line);
+        if (name === undefined && start !== null) {
+            // Comment lines just before a function belong to it; the statements before them stay.
+            let cut = lines.length;
+            while (cut > 0 && /^\s*#/.test(lines[cut - 1]!)) cut--;
+            if (cut > 0) pieces.push({ text: lines.slice(0, cut).join("\n") });
+            lines = lines.slice(cut);
+            name = start[1];
+        }
+        lines.push(line);
+        if (name !== undefined && line === "}") {
+            pieces.push({ name, text: lines.join("\n") });
+            lines = [];
+            name = undefined;
+        }
+    }
+    if (name !== undefined) throw new Error(`prelude: function ${name} has no closing line`);
+    if (lines.length > 0) pieces.push({ text: lines.join("\n") });
+    return pieces;
+})();
+
+/** True when `text` holds `name` as a whole word (a call, a trap, a hook's name). */
+const mentions = (text: string, name: string) => new RegExp(`(^|[^A-Za-z0-9_])${name}($|[^A-Za-z0-9_])`, "m").test(text);
+
+/**
+ * The prelude with only the functions `code` (or the prelude's own statements, or
+ * another kept function) names: a command that reads host keys needs none of the
+ * account functions. What a bundle stores, twice per command, for every command of
+ * every backup; a whole script (lint, tests, the host library) keeps the whole prelude.
+ */
+export function preludeFor(code: string): string {
+    const kept = new Set<string>();
+    // Names in comments do not count: only code calls a function.
+    let seen = withoutCommentLines([code, ...PRELUDE_PIECES.filter((p) => p.name === undefined).map((p) => p.text)].join("\n"));
+    for (let grew = true; grew; ) {
+        grew = false;
+        for (const p of PRELUDE_PIECES) {
+            if (p.name === undefined || kept.has(p.name) || !mentions(seen, p.name)) continue;
+            kept.add(p.name);
+            seen += "\n" + withoutCommentLines(p.text);
+            grew = true;
+        }
+    }
+    return PRELUDE_PIECES.filter((p) => p.name === undefined || kept.has(p.name))
+        .map((p) => p.text)
         .join("\n");
 }
 
@@ -80,6 +157,8 @@ export function renderBundle(scripts: { create: string; update: string; delete?:
 ${body(script)}
 }
 ;;`;
+    // Everything the bundle runs besides the prelude: what decides which of its functions it keeps.
+    const code = [...shared.slice(1), ...[scripts.create, scripts.update, del].map(body)].join("\n");
     const phases = body(scripts.create) === body(scripts.update)
         ? [phase("create|update", scripts.create)]
         : [phase("create", scripts.create), phase("update", scripts.update)];
@@ -87,7 +166,7 @@ ${body(script)}
         "# reverse-ssh-tunnel: `bash -s -- create|update|delete` runs one phase; data for it follows the bundle.",
         // A group is read whole before it runs, like the case: nothing in it can read
         // the rest of the bundle as its stdin.
-        ...(shared.length > 0 ? ["{", shared.map(withoutCommentLines).join(SEPARATOR), "}"] : []),
+        ...(shared.length > 0 ? ["{", shared.map((s, k) => withoutCommentLines(k === 0 ? preludeFor(code) : s)).join(SEPARATOR), "}"] : []),
         'case "${1:-}" in',
         ...phases,
         phase("delete", del),

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderKeyOptions, TunnelAccount } from "../account";
 import { HostConnection, validateConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
+import { joinScripts } from "../shell/bundle";
 import { mainHostLibrary } from "../library/main";
 import { TunnelKeyPair, TunnelKeyAlgorithm } from "../keypair";
 import { defaultServiceUser, defaultTunnelUser, ForwardSpec, PLACEHOLDER_KEY, renderSshClientConfig, servicePaths, TunnelService } from "../service";
@@ -26,6 +27,7 @@ import {
     renderReadHostKeysScript,
 } from "./render";
 import { claimOnMain } from "./registry";
+import { recordLastStep } from "./lastStep";
 import { ownerOf } from "../ownership";
 import { checkHandoff, HANDOFF_VERSION, TunnelHandoff } from "./handoff";
 
@@ -458,17 +460,6 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                 { parent: this, ...(account !== undefined ? { dependsOn: [account] } : {}) },
             );
         }
-        if (main !== undefined && account !== undefined && service !== undefined) {
-            // Rotation without downtime: main accepted the new key next to the old one
-            // (account update); once the backup has switched, only the new key remains.
-            // The main half alone has no backup to wait for: the previous key then
-            // expires by itself ROTATION_OVERLAP_MINUTES after the rotation.
-            remoteScript(
-                `${name}-key-finalize`,
-                { connection: main, connectionKey: "main.connection", create: account.finalizeCommand, library: mainHostLibrary },
-                { parent: this, dependsOn: [service] },
-            );
-        }
         // Main's client entry needs the backup's host keys: read from it, or given.
         const haveBackupKeys = backup !== undefined || args.backupHostKeys !== undefined;
         if (main !== undefined && !haveBackupKeys && args.installClientConfig !== false) {
@@ -485,19 +476,33 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                   backupHostKeys: named(() => parseHostKeyList("backupHostKeys", keys.join("\n"))).map((k) => k.line),
               }))
             : undefined;
-        if (main !== undefined && clientArgs !== undefined && args.installClientConfig !== false) {
-            remoteScript(
-                `${name}-client-config`,
-                {
-                    connection: main,
-                    connectionKey: "main.connection",
-                    create: clientArgs.apply((c) => renderClientConfigInstallScript({ ...c, ...ownership })),
-                    delete: renderClientConfigRemoveScript(s.name, owner),
-                    library: mainHostLibrary,
-                },
+        // Rotation without downtime: main accepted the new key next to the old one
+        // (account update); once the backup has switched, only the new key remains.
+        // The main half alone has no backup to wait for: the previous key then
+        // expires by itself ROTATION_OVERLAP_MINUTES after the rotation.
+        const finalize = main !== undefined && account !== undefined && service !== undefined ? account.finalizeCommand : undefined;
+        const client =
+            main !== undefined && clientArgs !== undefined && args.installClientConfig !== false
+                ? { create: clientArgs.apply((c) => renderClientConfigInstallScript({ ...c, ...ownership })), delete: renderClientConfigRemoveScript(s.name, owner) }
+                : undefined;
+        let last: pulumi.Resource | undefined;
+        if (main !== undefined && (finalize !== undefined || client !== undefined)) {
+            // Both run on main once the backup's service is in place, so one command does
+            // both on one login, the finalizer first: a key that must go goes before
+            // anything else can fail. Its name stays the client config's (an upgrade
+            // updates that command; the old finalizer's delete only releases its mark).
+            const create =
+                finalize !== undefined && client !== undefined
+                    ? pulumi.all([finalize, client.create]).apply(([f, c]) => joinScripts(f, c))
+                    : (finalize ?? client!.create);
+            last = remoteScript(
+                client !== undefined ? `${name}-client-config` : `${name}-key-finalize`,
+                { connection: main, connectionKey: "main.connection", create, ...(client !== undefined ? { delete: client.delete } : {}), library: mainHostLibrary },
                 { parent: this, dependsOn: [service ?? account!] },
             );
         }
+
+        recordLastStep(this, last ?? service ?? account!);
 
         this.backupName = pulumi.output(s.name);
         this.port = forwardsOut.apply((fw) => fw[0]!.remotePort);
@@ -538,6 +543,12 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                     ),
                 ),
             );
+        // The state records only what names the tunnel. The keys, host keys, client
+        // block and handoff are properties (and, for a package consumer, the component's
+        // outputs) but not registered: the state already holds each of them in the
+        // resource that made it, a copy here would be stored again for every backup in a
+        // checkpoint the engine rewrites after each step, and the handoff would be one more
+        // copy of the private key.
         this.registerOutputs({
             backupName: this.backupName,
             port: this.port,
@@ -545,14 +556,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
             tunnelUser: this.tunnelUser,
             unitName: this.unitName,
             keyFingerprint: this.keyFingerprint,
-            publicKey: this.publicKey,
-            privateKey: this.privateKey,
-            mainHostKeys: this.mainHostKeys,
-            backupHostKeys: this.backupHostKeys,
-            sshConfig: this.sshConfig,
             keyExpiry: this.keyExpiry,
-            rotationReminder: this.rotationReminder,
-            handoff: this.handoff,
         });
     }
 }

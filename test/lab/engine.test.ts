@@ -67,10 +67,10 @@ describe.sequential(`pulumi up / destroy under the real engine (${cliEnd()} CLI)
         expect(libs).toHaveLength(1);
         expect(listing.filter((l) => /^\d+ \w+$/.test(l))).toEqual(["755 root", "644 root"]);
         const prefix = stackOwnerPrefix("organization", "reverse-ssh-tunnel", stack.name);
-        const ours = ["pi-sshd", "pi-account", "pi-key-finalize", "pi-client-config"].map((n) => libraryUserId(`${prefix}${n}`, n));
+        const ours = ["pi-sshd", "pi-account", "pi-client-config"].map((n) => libraryUserId(`${prefix}${n}`, n));
         for (const id of ours) expect(listing, id).toContain(id);
         libraryMarks.push(...ours, ...listing.filter((l) => l.startsWith("main-scripts-")));
-        expect(libraryMarks).toHaveLength(5);
+        expect(libraryMarks).toHaveLength(4);
     });
 
     it("a second up changes nothing; preview is clean", async () => {

@@ -5,6 +5,7 @@ import { renderSshdApplyScript, renderSshdRemoveScript } from "../../components/
 import { renderClientConfigInstallScript, renderClientConfigRemoveScript, renderReadHostKeysScript } from "../../components/tunnel";
 import { mainHostLibrary } from "../../components/library/main";
 import { expandLibraryBundle, renderLibraryBundle, renderLibraryInstallScript, renderLibraryReleaseScript } from "../../components/shell/hostLibrary";
+import { joinScripts } from "../../components/shell";
 import { SAMPLE_KEY } from "./fixtures";
 
 /** Typical render arguments, shared by the lint and semantic tests. */
@@ -22,6 +23,10 @@ export const OWNER = "organization/rst-project/dev/pi";
 
 /** Every script the library renders, by name, for bash -n / shellcheck. */
 export function allScripts(): Record<string, string> {
+    const finalizeAndClient = joinScripts(
+        renderAccountFinalizeScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, owner: OWNER }),
+        renderClientConfigInstallScript({ name: "pi", port: 2222, backupHostKeys: [SAMPLE_KEY], owner: OWNER }),
+    );
     return {
         "sshd-apply-auto": renderSshdApplyScript({ user: "tunnel-pi", listenPorts: [2222, 8443] }),
         "sshd-apply-dropin": renderSshdApplyScript({ user: "tunnel-pi", listenPorts: [2222], placement: "dropin" }),
@@ -66,5 +71,14 @@ export function allScripts(): Record<string, string> {
             update: renderAccountApplyScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, keepPreviousKey: true, owner: OWNER }),
             delete: renderAccountRevokeScript({ user: "tunnel-pi", listenPorts: [2222], owner: OWNER }),
         })!),
+        // main's one command after the backup's service: the key finalizer, then the client config.
+        "finalize-and-client-config": finalizeAndClient,
+        "library-bundle-finalize-and-client-config": expandLibraryBundle(
+            renderLibraryBundle(mainHostLibrary(), "pi-client-config.0123456789ab", "urn:pulumi:dev::p::command:remote:Command::main-scripts-x", {
+                create: finalizeAndClient,
+                update: finalizeAndClient,
+                delete: renderClientConfigRemoveScript("pi", OWNER),
+            })!,
+        ),
     };
 }

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { renderSshdApplyScript, renderSshdRemoveScript } from "../../components/sshd";
 import { SSHD_FUNCTIONS } from "../../components/sshd/functions";
 import { SSHD_JUDGE } from "../../components/sshd/judge";
-import { librarySection, packBundle, renderBundle, renderPackedBundle, renderScript, SCRIPT_PRELUDE, unpackBundle } from "../../components/shell";
+import { librarySection, packBundle, preludeFor, renderBundle, renderPackedBundle, renderScript, SCRIPT_PRELUDE, unpackBundle } from "../../components/shell";
 
 const run = (phase: string, stdin: string) => spawnSync("bash", ["-s", "--", phase], { input: stdin, encoding: "utf8" });
 
@@ -66,17 +66,42 @@ describe("script bundle on stdin", () => {
         expect(b.length).toBeLessThan(apply.length * 1.1);
     });
 
-    it("drops the shared sections' comment lines and nothing else: the same functions, valid bash", () => {
+    it("drops the shared sections' comment lines and the prelude functions it never names: the functions it calls, valid bash", () => {
         const apply = renderSshdApplyScript({ user: "tunnel-b1", listenPorts: [2401] });
         const b = renderBundle({ create: apply, update: apply });
         const head = b.slice(b.indexOf("\n{\n") + 3, b.indexOf('\n}\ncase "${1:-}" in'));
         expect(head).not.toMatch(/^\s*#/m);
-        const functions = (text: string) => spawnSync("bash", ["-c", `eval "$(cat)"; declare -F`], { input: text.replace(/^rst_private_dir$/m, "true").replace(/^\[ -x "\$rst_sshd" \].*$/m, "true"), encoding: "utf8" }).stdout;
-        const full = SCRIPT_PRELUDE + "\n" + SSHD_FUNCTIONS + "\n" + SSHD_JUDGE;
-        expect(functions(head)).toBe(functions(full));
-        expect(functions(head).split("\n").length).toBeGreaterThan(25);
+        const functions = (text: string) =>
+            spawnSync("bash", ["-c", `eval "$(cat)"; declare -F`], { input: text.replace(/^rst_private_dir$/m, "true").replace(/^\[ -x "\$rst_sshd" \].*$/m, "true"), encoding: "utf8" })
+                .stdout.split("\n")
+                .filter((l) => l !== "")
+                .map((l) => l.replace(/^declare -f /, ""));
+        const full = functions(SCRIPT_PRELUDE + "\n" + SSHD_FUNCTIONS + "\n" + SSHD_JUDGE);
+        const kept = functions(head);
+        const dropped = full.filter((f) => !kept.includes(f));
+        expect(kept.filter((f) => !full.includes(f))).toEqual([]);
+        expect(kept.length).toBeGreaterThan(25);
+        // Only prelude functions go, and only those nothing in the bundle names (outside comments).
+        const code = b.split("\n").filter((l) => !/^\s*#/.test(l)).join("\n");
+        expect(dropped.length).toBeGreaterThan(0);
+        for (const f of dropped) {
+            expect(SCRIPT_PRELUDE, f).toContain(`${f}() {`);
+            expect(code, f).not.toMatch(new RegExp(`(^|[^A-Za-z0-9_])${f}($|[^A-Za-z0-9_])`, "m"));
+        }
         expect(spawnSync("bash", ["-n"], { input: b }).status).toBe(0);
         expect(() => librarySection("cat <<'EOF'\n# data\nEOF")).toThrow(/heredoc/);
+    });
+
+    it("keeps the prelude's statements always, a function when the code or a kept function names it, and never for a name in a comment", () => {
+        const bare = preludeFor("echo hi");
+        for (const always of ["set -euo pipefail", "trap rst_on_exit EXIT", "rst_private_dir", "rst_fail() {"]) expect(bare).toContain(always);
+        expect(bare).not.toContain("rst_ensure_account() {");
+        expect(preludeFor("# rst_ensure_account is not called here\necho hi")).toBe(bare);
+        // rst_ensure_account calls rst_account_state and rst_nologin_shell: they come along.
+        const account = preludeFor('rst_ensure_account "$u" x y');
+        for (const f of ["rst_ensure_account", "rst_account_state", "rst_nologin_shell"]) expect(account).toContain(`${f}() {`);
+        expect(spawnSync("bash", ["-n"], { input: account }).status).toBe(0);
+        expect(preludeFor(SCRIPT_PRELUDE)).toBe(SCRIPT_PRELUDE.trimEnd());
     });
 });
 

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeEach, describe, expect, it } from "vitest";
+import { MainHealthCheck } from "../../components/health";
 import { MAIN_DIAL_ERROR_LIMIT, readMainHostKeys, ReverseTunnel, ReverseTunnelArgs } from "../../components/tunnel";
 import { SAMPLE_KEY } from "../support/fixtures";
 import { FAKE_PRIVATE_KEY, installMocks, Registered, resolve, settle, stdinText, unwrap } from "../support/mocks";
@@ -226,9 +227,48 @@ describe("ReverseTunnel options", () => {
         };
         expect(phases(acct?.inputs.stdin).update).toContain("rst_prev_expiry");
         expect(phases(acct?.inputs.stdin).create).not.toContain("rst_prev_expiry");
+        // The finalizer runs in main's client-config command, before the client config.
+        expect(commands(r.seen).map((c) => c.name)).not.toContain("pi-key-finalize");
+        const fin = commands(r.seen).find((c) => c.name === "pi-client-config");
+        const create = phases(fin?.inputs.stdin).create;
+        expect(create).not.toContain("rst_prev_expiry");
+        expect(create).toContain("Accepted publickey for");
+        expect(create.indexOf("Accepted publickey for")).toBeLessThan(create.indexOf("rst_lock client-config"));
+        expect(bundlePhase(stdinText(fin?.inputs.stdin), "delete")).toContain("rst_path=");
+        expect(([] as any[]).concat(r.children.find((c) => c.name === "pi-client-config")?.opts.dependsOn)[0].constructor.name).toBe("TunnelService");
+    });
+
+    it("a health check given the tunnels as dependsOn waits for each tunnel's last step: one URN per tunnel in its records, the same order", async () => {
+        const r = await build();
+        const seenOpts: ChildOpts[] = [];
+        new MainHealthCheck(
+            "main",
+            { connection: ARGS.main!, backups: [{ name: r.t.backupName, port: r.t.port, tunnelUser: r.t.tunnelUser, keyFingerprint: r.t.keyFingerprint }] },
+            {
+                dependsOn: [r.t],
+                transformations: [
+                    (a) => {
+                        seenOpts.push({ type: a.type, name: a.name, opts: a.opts as any });
+                        return undefined;
+                    },
+                ],
+            },
+        );
+        await settle();
+        for (const n of ["main", "main-health", "main-monitor"]) {
+            expect(([] as any[]).concat(seenOpts.find((c) => c.name === n)?.opts.dependsOn).map((d) => d.__name), n).toEqual(["pi-client-config"]);
+        }
+        // The last step waits for the service, which waits for the account and the sshd policy.
+        expect(([] as any[]).concat(r.children.find((c) => c.name === "pi-client-config")?.opts.dependsOn)[0].constructor.name).toBe("TunnelService");
+    });
+
+    it("keeps the finalizer as its own command when main gets no client config", async () => {
+        const r = await build({ ...ARGS, installClientConfig: false });
+        const names = commands(r.seen).map((c) => c.name);
+        expect(names).not.toContain("pi-client-config");
         const fin = commands(r.seen).find((c) => c.name === "pi-key-finalize");
-        expect(phases(fin?.inputs.stdin).create).not.toContain("rst_prev_expiry");
-        expect(phases(fin?.inputs.stdin).create).toContain("Accepted publickey for");
+        expect(bundlePhase(stdinText(fin?.inputs.stdin), "create")).toContain("Accepted publickey for");
+        expect(bundlePhase(stdinText(fin?.inputs.stdin), "create")).not.toContain("rst_lock client-config");
         expect(([] as any[]).concat(r.children.find((c) => c.name === "pi-key-finalize")?.opts.dependsOn)[0].constructor.name).toBe("TunnelService");
     });
 

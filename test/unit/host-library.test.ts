@@ -12,7 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { mainHostLibrary } from "../../components/library/main";
-import { renderBundle, renderScript } from "../../components/shell";
+import { joinScripts, librarySection, renderBundle, renderScript } from "../../components/shell";
 import {
     buildHostLibrary,
     HOST_LIBRARY_DIR,
@@ -128,5 +128,19 @@ describe("host script library", () => {
         const lib = mainHostLibrary();
         expect(lib.functions.size).toBeGreaterThan(10);
         expect(spawnSync("bash", ["-n"], { input: lib.text }).status).toBe(0);
+    });
+
+    it("joined scripts run one after the other in one shell, their definitions once and first", () => {
+        const defs = librarySection("rst_hello() { echo \"hello $1\"; }");
+        const first = renderScript(defs, "rst_who=a", 'rst_hello "$rst_who"');
+        const second = renderScript(defs, "rst_who=b", 'rst_hello "$rst_who"', "echo done");
+        const joined = joinScripts(first, second);
+        expect(joined.split(defs.trimEnd()).length - 1).toBe(1);
+        expect(spawnSync("bash", ["-s"], { input: joined, encoding: "utf8" }).stdout).toBe("hello a\nhello b\ndone\n");
+        expect(() => joinScripts(first, "echo not rendered")).toThrow(/not made by renderScript/);
+        // Its sections are the library's: a joined script of main calls the library as each part would.
+        const lib = buildHostLibrary("test-join", [[first, second], [renderScript(defs, "rst_who=c", 'rst_hello "$rst_who"', "echo done")]]);
+        const bundle = renderLibraryBundle(lib, "joined", "urn:test:installer", { create: joined, update: joined })!;
+        expect(bundle).not.toContain("rst_hello() {");
     });
 });

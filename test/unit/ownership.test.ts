@@ -262,7 +262,7 @@ describe("ReverseTunnel gives every command on main and on the backup one owner"
     it("the stack (mocks: organization/reverse-ssh-tunnel/test) and the resource name, adopt off unless asked", async () => {
         const stdin = await build();
         const owner = "organization/reverse-ssh-tunnel/test/pi";
-        for (const name of ["pi-sshd", "pi-account", "pi-client-config", "pi-tunnel-key", "pi-service", "pi-key-finalize"]) {
+        for (const name of ["pi-sshd", "pi-account", "pi-client-config", "pi-tunnel-key", "pi-service"]) {
             expect(stdin[name], name).toMatch(new RegExp(`^rst_owner='?${owner}'?$`, "m"));
             expect(stdin[name], name).not.toContain("rst_adopt=1");
         }
