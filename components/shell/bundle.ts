@@ -90,8 +90,8 @@ const PRELUDE_PIECES: readonly PreludePiece[] = (() => {
     return pieces;
 })();
 
-/** True when `text` holds `name` as a whole word (a call, a trap, a hook's name). */
-const mentions = (text: string, name: string) => new RegExp(`(^|[^A-Za-z0-9_])${name}($|[^A-Za-z0-9_])`, "m").test(text);
+/** The words of a text outside its comment lines: the names it may call, trap or register as a hook. */
+const wordsOf = (text: string) => withoutCommentLines(text).match(/[A-Za-z0-9_]+/g) ?? [];
 
 /**
  * The prelude with only the functions `code` (or the prelude's own statements, or
@@ -100,15 +100,14 @@ const mentions = (text: string, name: string) => new RegExp(`(^|[^A-Za-z0-9_])${
  * every backup; a whole script (lint, tests, the host library) keeps the whole prelude.
  */
 export function preludeFor(code: string): string {
+    const named = new Set([code, ...PRELUDE_PIECES.filter((p) => p.name === undefined).map((p) => p.text)].flatMap(wordsOf));
     const kept = new Set<string>();
-    // Names in comments do not count: only code calls a function.
-    let seen = withoutCommentLines([code, ...PRELUDE_PIECES.filter((p) => p.name === undefined).map((p) => p.text)].join("\n"));
     for (let grew = true; grew; ) {
         grew = false;
         for (const p of PRELUDE_PIECES) {
-            if (p.name === undefined || kept.has(p.name) || !mentions(seen, p.name)) continue;
+            if (p.name === undefined || kept.has(p.name) || !named.has(p.name)) continue;
             kept.add(p.name);
-            seen += "\n" + withoutCommentLines(p.text);
+            for (const w of wordsOf(p.text)) named.add(w);
             grew = true;
         }
     }
