@@ -6,12 +6,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { planStack } from "./components/config";
 import { DEFAULT_TEXTFILE_DIRECTORY, MainHealthCheck, MONITOR_TEXTFILE_NAME } from "./components/health";
-import { unmapPromiseStackTraces } from "./components/program/promiseStackTraces";
+import { trimSdkStackTraces } from "./components/program/sdkStackTraces";
 import { readMainHostKeys, ReverseTunnel } from "./components/tunnel";
 
 // Before any resource: the SDK's per-promise traces are half the program's CPU under
-// ts-node (components/program/promiseStackTraces.ts).
-unmapPromiseStackTraces();
+// ts-node, and each record's stored trace is mostly loader frames (components/program/sdkStackTraces.ts).
+trimSdkStackTraces();
 
 const config = new pulumi.Config("reverse-ssh-tunnel");
 const plan = planStack(

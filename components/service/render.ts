@@ -367,17 +367,31 @@ if [ "$rst_changed" = 1 ] || ! systemctl is-active --quiet "$rst_unit"; then
     fi
     systemctl restart "$rst_unit"
 fi
-# A tunnel counts as up once ssh has run 5 s without a restart.
+# A tunnel counts as up once ssh has run 5 s without a restart. Sleep until that mark
+# instead of polling: each look is one systemctl, and a backup is often a Raspberry Pi.
+# Microseconds in bash's 64-bit integers (/proc/uptime has two decimals).
 rst_up=0
-for _ in $(seq 1 60); do
-    rst_state=$(systemctl show -P ActiveState "$rst_unit")
-    rst_since=$(systemctl show -P ActiveEnterTimestampMonotonic "$rst_unit")
-    # Floating point in awk: microsecond uptimes overflow mawk's 32-bit %d after ~36 minutes.
-    if [ "$rst_state" = active ] && awk -v since="$rst_since" '{ exit !($1 - since / 1000000 >= 5) }' /proc/uptime; then
-        rst_up=1
-        break
+rst_deadline=$((SECONDS + 30))
+while :; do
+    rst_props=$(systemctl show -p ActiveState -p ActiveEnterTimestampMonotonic "$rst_unit")
+    rst_state="" rst_since=0 rst_nap=0.5
+    while IFS='=' read -r rst_prop rst_value; do
+        case "$rst_prop" in
+        ActiveState) rst_state=$rst_value ;;
+        ActiveEnterTimestampMonotonic) rst_since=$rst_value ;;
+        esac
+    done <<<"$rst_props"
+    if [ "$rst_state" = active ] && [[ "$rst_since" =~ ^[1-9][0-9]*$ ]]; then
+        read -r rst_uptime _ </proc/uptime
+        rst_left=$((5000000 - (10#$\{rst_uptime%.*}$\{rst_uptime#*.}0000 - rst_since)))
+        if [ "$rst_left" -le 0 ]; then
+            rst_up=1
+            break
+        fi
+        printf -v rst_nap '%d.%06d' $((rst_left / 1000000)) $((rst_left % 1000000))
     fi
-    sleep 0.5
+    [ "$SECONDS" -lt "$rst_deadline" ] || break
+    sleep "$rst_nap"
 done
 if [ "$rst_up" != 1 ]; then
     rst_fail "$rst_unit did not stay up; last log lines:
