@@ -91,7 +91,11 @@ export const OWNER_MARK_FUNCTIONS = librarySection(MARK_READER);
 export const OWNERSHIP_FUNCTIONS = librarySection(MARK_READER + String.raw`
 # rst_gecos_owner USER: the owner in the account's GECOS field, or nothing.
 rst_gecos_owner() {
-    { getent passwd "$1" || true; } | cut -d: -f5 | sed -n 's/^.* ${GECOS_OWNER_PREFIX}\([^ ]*\)$/\1/p'
+    local entry
+    entry=$(getent passwd "$1") || return 0
+    IFS=: read -r _ _ _ _ entry _ <<<"$entry"
+    [[ "$entry" =~ \ ${GECOS_OWNER_PREFIX}([^ ]*)$ ]] || return 0
+    printf '%s\n' "${"$"}{BASH_REMATCH[1]}"
 }
 # rst_has_lines FILE LINES: every line of LINES is a whole line of FILE.
 rst_has_lines() {

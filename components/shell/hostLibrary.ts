@@ -71,7 +71,7 @@ rst_lib_lock() {
     flock -w 300 8 || rst_fail "timed out after 300 s waiting for $rst_state_dir/lock-library"
 }
 rst_lib_collect() {
-    local lib hash mark used
+    local lib hash mark used kept=0
     for lib in "$rst_lib_dir"/lib-*.sh; do
         [ -e "$lib" ] || continue
         hash=${"$"}{lib##*/lib-}
@@ -80,11 +80,12 @@ rst_lib_collect() {
         for mark in "$rst_lib_dir/users/$hash"/*; do
             if [ -e "$mark" ]; then used=1 && break; fi
         done
-        [ "$used" = 0 ] || continue
+        if [ "$used" = 1 ]; then kept=1 && continue; fi
         rm -f -- "$lib"
         rm -rf -- "$rst_lib_dir/users/$hash"
     done
-    rmdir -- "$rst_lib_dir/users" "$rst_lib_dir" 2>/dev/null || true
+    # A version in use keeps both directories: no rmdir that must fail (a process each).
+    [ "$kept" = 1 ] || rmdir -- "$rst_lib_dir/users" "$rst_lib_dir" 2>/dev/null || true
 }
 # rst_lib_mark HASH USER: USER uses version HASH and no other (under the lock).
 rst_lib_mark() {

@@ -112,11 +112,13 @@ rst_install_file() {
     # The temporary copy sits next to the target (same filesystem for mv) and is
     # removed on any exit, so an interrupted run leaves no stray copy of a key.
     rst_clean_stale_tmp "$dir"
+    # Made 0600 by the umask, not a chmod: each process costs milliseconds. An unchanged
+    # file's copy stays until the exit trap removes all of them with one rm.
+    umask 077
     rst_mktemp tmp "$dir"
-    chmod 600 -- "$tmp"
+    umask 022
     cat >"$tmp"
     if rst_in_place "$path" "$mode" "$owner" "$group" "$tmp"; then
-        rm -f -- "$tmp"
         return 0
     fi
     chown "$owner:$group" -- "$tmp"
@@ -162,7 +164,8 @@ rst_nologin_shell() {
 rst_account_state() {
     local entry
     entry=$(getent passwd "$1") || { echo absent; return 0; }
-    case "$(printf '%s' "$entry" | cut -d: -f5)" in
+    IFS=: read -r _ _ _ _ entry _ <<<"$entry"
+    case "$entry" in
     ${ACCOUNT_MARKER}*) echo ours ;;
     *) echo foreign ;;
     esac
