@@ -179,13 +179,10 @@ rst_overlap_minutes=${ROTATION_OVERLAP_MINUTES}`
             ...(owned ? [renderAccountOwnershipCheck(args)] : []),
             String.raw`rst_nologin=$(rst_nologin_shell)
 rst_ensure_account "$rst_user" "$rst_gecos" "choose another tunnel user name"
-# Fields split by bash, not by a cut per field (each process costs milliseconds).
-rst_entry=$(getent passwd "$rst_user")
-IFS=: read -r -a rst_fields <<<"$rst_entry"
+rst_getent_fields rst_fields passwd "$rst_user"
 [ "${"$"}{rst_fields[6]:-}" = "$rst_nologin" ] || { usermod --shell "$rst_nologin" "$rst_user"; rst_changed=1; }
 [ "${"$"}{rst_fields[4]:-}" = "$rst_gecos" ] || { usermod --comment "$rst_gecos" "$rst_user"; rst_changed=1; }
-rst_shadow=$(getent shadow "$rst_user")
-IFS=: read -r -a rst_fields <<<"$rst_shadow"
+rst_getent_fields rst_fields shadow "$rst_user"
 # '*': no password can ever match, yet the account is not "locked" (which would block keys when UsePAM is off).
 [ "${"$"}{rst_fields[1]:-}" = '*' ] || { usermod --password '*' "$rst_user"; rst_changed=1; }
 # An earlier revocation expires the account; an apply makes it usable again.

@@ -91,10 +91,9 @@ export const OWNER_MARK_FUNCTIONS = librarySection(MARK_READER);
 export const OWNERSHIP_FUNCTIONS = librarySection(MARK_READER + String.raw`
 # rst_gecos_owner USER: the owner in the account's GECOS field, or nothing.
 rst_gecos_owner() {
-    local entry
-    entry=$(getent passwd "$1") || return 0
-    IFS=: read -r _ _ _ _ entry _ <<<"$entry"
-    [[ "$entry" =~ \ ${GECOS_OWNER_PREFIX}([^ ]*)$ ]] || return 0
+    local fields
+    rst_getent_fields fields passwd "$1" || return 0
+    [[ "${"$"}{fields[4]:-}" =~ \ ${GECOS_OWNER_PREFIX}([^ ]*)$ ]] || return 0
     printf '%s\n' "${"$"}{BASH_REMATCH[1]}"
 }
 # rst_has_lines FILE LINES: every line of LINES is a whole line of FILE.

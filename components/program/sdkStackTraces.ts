@@ -44,7 +44,7 @@ function isProgramFrame(frame: NodeJS.CallSite): boolean {
  * after them as the resource's source position. A trace without a program frame (a
  * registration made from a package alone) is left whole.
  */
-export function registrationFrames(frames: NodeJS.CallSite[]): NodeJS.CallSite[] {
+function registrationFrames(frames: NodeJS.CallSite[]): NodeJS.CallSite[] {
     for (let i = frames.length - 1; i >= 0; i--) if (isProgramFrame(frames[i]!)) return frames.slice(0, i + 1);
     return frames;
 }

@@ -341,8 +341,7 @@ rst_gecos=${shQuote(serviceGecos(args.owner))}${owned ? `\n${ownershipVariables(
         String.raw`command -v ssh >/dev/null 2>&1 || rst_fail "the OpenSSH client (ssh) is not installed on this host"
 [ -f "$rst_key" ] || rst_fail "the tunnel key $rst_key is missing"
 rst_ensure_account "$rst_user" "$rst_gecos" "set another serviceUser"
-rst_entry=$(getent passwd "$rst_user")
-IFS=: read -r -a rst_fields <<<"$rst_entry"
+rst_getent_fields rst_fields passwd "$rst_user"
 [ "${"$"}{rst_fields[4]:-}" = "$rst_gecos" ] || { usermod --comment "$rst_gecos" "$rst_user"; rst_changed=1; }
 rst_install_dir "$rst_dir" 755 root root`,
         heredoc(`rst_install_file "$rst_dir/ssh_config" 644 root root`, renderSshClientConfig(args)),

@@ -80,7 +80,10 @@ rst_lib_collect() {
         for mark in "$rst_lib_dir/users/$hash"/*; do
             if [ -e "$mark" ]; then used=1 && break; fi
         done
-        if [ "$used" = 1 ]; then kept=1 && continue; fi
+        if [ "$used" = 1 ]; then
+            kept=1
+            continue
+        fi
         rm -f -- "$lib"
         rm -rf -- "$rst_lib_dir/users/$hash"
     done

@@ -77,6 +77,14 @@ rst_read_line() {
     { IFS= read -r rst_line_ || [ -n "$rst_line_" ]; } 2>/dev/null <"$2" || return 1
     printf -v "$1" '%s' "$rst_line_"
 }
+# rst_getent_fields ARRAY DATABASE KEY: sets ARRAY to the fields of KEY's entry in
+# DATABASE (passwd, shadow), split at ':' by bash (a cut per field costs a process
+# each); false when there is no such entry.
+rst_getent_fields() {
+    local rst_entry_
+    rst_entry_=$(getent "$2" "$3") || return 1
+    IFS=: read -r -a "$1" <<<"$rst_entry_"
+}
 # rst_mktemp VAR [DIR]: sets VAR to a new empty temporary file (in DIR, default the
 # root-only state directory), removed on exit. Not used as $(...): a subshell could
 # not register it. Made without a process (a script makes many, and each process
@@ -162,10 +170,9 @@ rst_nologin_shell() {
 }
 # rst_account_state USER: "ours" (carries the marker), "foreign" or "absent".
 rst_account_state() {
-    local entry
-    entry=$(getent passwd "$1") || { echo absent; return 0; }
-    IFS=: read -r _ _ _ _ entry _ <<<"$entry"
-    case "$entry" in
+    local fields
+    rst_getent_fields fields passwd "$1" || { echo absent; return 0; }
+    case "${'$'}{fields[4]:-}" in
     ${ACCOUNT_MARKER}*) echo ours ;;
     *) echo foreign ;;
     esac
