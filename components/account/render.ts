@@ -1,4 +1,4 @@
-import { ACCOUNT_MARKER, bash, heredoc, renderScript, shQuote } from "../shell";
+import { ACCOUNT_MARKER, bash, fileWord, renderScript, shQuote } from "../shell";
 import { scriptFragment } from "../shell/hostLibrary";
 import { GECOS_OWNER_PREFIX, OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables, PORT_FUNCTIONS } from "../ownership/render";
 import { AUTHORIZED_KEYS_DIR, FORCED_COMMAND, permitListenValue } from "../sshd/policy";
@@ -166,7 +166,8 @@ function accountApplyParts(args: TunnelAccountRenderArgs): { libraries: string[]
 rst_gecos=${shQuote(gecos)}
 rst_keys_dir=${shQuote(AUTHORIZED_KEYS_DIR)}
 rst_keys_file=${shQuote(authorizedKeysPath(args.user))}
-rst_sweep_pending="$rst_state_dir/sweep-pending-$rst_user"${owned ? `\n${ownershipVariables({ owner: args.owner!, adopt: args.adopt === true })}` : ""}${
+rst_sweep_pending="$rst_state_dir/sweep-pending-$rst_user"
+rst_keys_text=${fileWord(keys)}${owned ? `\n${ownershipVariables({ owner: args.owner!, adopt: args.adopt === true })}\n${accountOwnershipVariables(args)}` : ""}${
             args.keepPreviousKey
                 ? `
 rst_options=${shQuote(options)}
@@ -176,7 +177,7 @@ rst_overlap_minutes=${ROTATION_OVERLAP_MINUTES}`
         }`,
         checksAndAccount: [
             String.raw`rst_lock accounts`,
-            ...(owned ? [renderAccountOwnershipCheck(args)] : []),
+            ...(owned ? [ACCOUNT_OWNERSHIP_CHECK] : []),
             String.raw`rst_nologin=$(rst_nologin_shell)
 rst_ensure_account "$rst_user" "$rst_gecos" "choose another tunnel user name"
 rst_getent_fields rst_fields passwd "$rst_user"
@@ -195,7 +196,7 @@ rst_install_dir "$rst_keys_dir" 755 root root`,
         newKeys: [
             String.raw`rst_keys_new=""
 rst_mktemp rst_keys_new`,
-            heredoc(`cat >"$rst_keys_new"`, keys),
+            String.raw`printf '%s\n' "$rst_keys_text" >"$rst_keys_new"`,
             args.keepPreviousKey
                 ? bash`# The rotation overlap: only the key that was current until now (the first key
 # line) stays, with today's options and an expiry; a pending overlap line is kept
@@ -259,18 +260,22 @@ fi`,
 }
 
 /**
- * The ownership check of the account apply, under the accounts lock and before any
- * change: the key file and the account must be ours or adopted. An unmarked key file
+ * The values of the ownership check of the account apply, which runs under the
+ * accounts lock and before any change: the key file and the account must be ours or adopted. An unmarked key file
  * (written before ownership marks) is ours when its current (first) key is our key:
  * only the stack holding the key pair has it. An unmarked account of ours is ours when
  * its GECOS is what we wrote before marks (marker and description) and its key file is
  * ours or absent. No other tunnel account's key file or sshd block may hold our ports.
  */
-function renderAccountOwnershipCheck(args: TunnelAccountRenderArgs): string {
+function accountOwnershipVariables(args: TunnelAccountRenderArgs): string {
     const key = parsePublicKey("publicKey", args.publicKey).line.split(" ").slice(0, 2).join(" ");
-    return bash`rst_own_key=${shQuote(key)}
+    return `rst_own_key=${shQuote(key)}
 rst_own_legacy_gecos=${shQuote(accountGecos({ ...(args.description !== undefined ? { description: args.description } : {}) }))}
-rst_own_found=$(rst_mark_of "$rst_keys_file")
+rst_own_ports=(${args.listenPorts.join(" ")})`;
+}
+
+/** The check itself: the same code for every tunnel (a call into main's script library). */
+const ACCOUNT_OWNERSHIP_CHECK = bash`rst_own_found=$(rst_mark_of "$rst_keys_file")
 if [ -n "$rst_own_found" ]; then
     rst_claim "the key file of $rst_user ($rst_keys_file)" "$rst_own_found"
 elif [ -f "$rst_keys_file" ] && [ "$(awk '!/^#/ && NF >= 3 { print $2, $3; exit }' "$rst_keys_file")" != "$rst_own_key" ]; then
@@ -282,8 +287,7 @@ if [ -n "$rst_own_found" ]; then
 elif [ "$(rst_account_state "$rst_user")" = ours ] && [ "$(getent passwd "$rst_user" | cut -d: -f5)" != "$rst_own_legacy_gecos" ]; then
     rst_unmarked "the tunnel account $rst_user"
 fi
-rst_check_ports "$rst_user" ${args.listenPorts.join(" ")}`;
-}
+rst_check_ports "$rst_user" "$\{rst_own_ports[@]}"`;
 
 /**
  * Shell functions that attribute this host's live sshd sessions of a tunnel account
@@ -434,10 +438,10 @@ export function renderAccountFinalizeScript(args: TunnelAccountRenderArgs): stri
         ...p.checksAndAccount,
         p.keyFile,
         scriptFragment("fi"),
+        `rst_current_fp=${shQuote(current.fingerprint)}`,
         bash`# The key file is final: the wait below needs no lock, and other backups' account
 # changes on this main must not wait up to 60 s for this backup's reconnect.
 rst_unlock
-rst_current_fp=${shQuote(current.fingerprint)}
 rst_uid=$(id -u "$rst_user")
 # The backup may still be reconnecting (a restart scheduled through the tunnel):
 # wait up to 60 s for a session with the current key.

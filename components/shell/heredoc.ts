@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { shQuote } from "./quote";
 
 /**
  * Renders `content` as a quoted here-document body for `command`.
@@ -32,4 +33,17 @@ export function heredoc(command: string, content: string): string {
  */
 export function bash(strings: TemplateStringsArray, ...values: unknown[]): string {
     return String.raw(strings, ...values).replace(/\$\\\{/g, "${");
+}
+
+/**
+ * A file's content as one quoted shell word for a variable that a bash here-string
+ * (`cmd <<<"$var"`, no process) or `printf '%s\n' "$var"` turns back into exactly that
+ * content. Values travel in variables so that the code around them is the same for
+ * every tunnel and lives in a host's script library, not in each command's state.
+ *
+ * @param content - file content; a trailing newline is added when missing (as {@link heredoc} does).
+ */
+export function fileWord(content: string): string {
+    const body = content.endsWith("\n") ? content : `${content}\n`;
+    return shQuote(body.slice(0, -1));
 }

@@ -1,4 +1,4 @@
-import { bash, heredoc, renderScript, shQuote } from "../shell";
+import { bash, fileWord, renderScript, shQuote } from "../shell";
 import { validatePort, validateUserName } from "../validation";
 import { OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables, PORT_FUNCTIONS } from "../ownership/render";
 import { SSHD_FUNCTIONS } from "./functions";
@@ -97,11 +97,11 @@ export function legacyBlockIdentity(args: SshdMatchBlockRenderArgs): string[] {
  * the first to write on main, and runs under the sshd lock): this account's block
  * (drop-in and managed block), key file and account must be ours, adopted, or an
  * unmarked block that is this tunnel's by {@link legacyBlockIdentity}; and no other
- * tunnel account's block or key file may hold one of its ports.
+ * tunnel account's block or key file may hold one of its ports. Its values
+ * (`rst_own_ident`, `rst_own_ports`) are set with the apply's other variables: the code
+ * is the same for every tunnel, so it is a call into main's script library.
  */
-function renderOwnershipCheck(args: SshdMatchBlockRenderArgs): string {
-    return bash`rst_own_ident=${shQuote(legacyBlockIdentity(args).join("\n"))}
-rst_own_keys_file=${shQuote(`${AUTHORIZED_KEYS_DIR}/${args.user}`)}
+const OWNERSHIP_CHECK = bash`rst_own_keys_file=${shQuote(AUTHORIZED_KEYS_DIR)}/$rst_user
 rst_own_managed=""
 rst_mktemp rst_own_managed
 awk -v b="$rst_begin" -v e="$rst_end" '$0 == e { on = 0 } on { print } $0 == b { on = 1 }' "$rst_main_config" >"$rst_own_managed"
@@ -123,8 +123,7 @@ rst_own_found=$(rst_mark_of "$rst_own_keys_file")
 [ -z "$rst_own_found" ] || rst_claim "the key file of $rst_user ($rst_own_keys_file)" "$rst_own_found"
 rst_own_found=$(rst_gecos_owner "$rst_user")
 [ -z "$rst_own_found" ] || rst_claim "the tunnel account $rst_user" "$rst_own_found"
-rst_check_ports "$rst_user" ${args.listenPorts.join(" ")}`;
-}
+rst_check_ports "$rst_user" "$\{rst_own_ports[@]}"`;
 
 /**
  * The ownership check of the sshd removal: a block marked by another owner (taken
@@ -148,22 +147,26 @@ export function expectedEffectiveSettings(args: SshdMatchBlockRenderArgs): Array
         .map((s) => [s.keyword.toLowerCase(), (s.effective as string).split(" ").sort().join(" ")]);
 }
 
-function renderVerification(args: SshdMatchBlockRenderArgs): string {
-    const expected = expectedEffectiveSettings(args)
+/** What `sshd -T` must report for the policy, one `key value` line each (the apply's `rst_want_text`). */
+function expectedEffectiveText(args: SshdMatchBlockRenderArgs): string {
+    return expectedEffectiveSettings(args)
         .map(([k, v]) => `${k} ${v}`)
         .join("\n");
-    const unset = REQUIRED_UNSET.map((r) => `${r.keyword.toLowerCase()} ${r.effective} ${r.why}`).join("\n");
-    return bash`# sshd judges the files as they are now, for every kind of connection its Match lines
+}
+
+/**
+ * The judge's verdict on the files as written; the expected values come in
+ * `rst_want_text` (see {@link expectedEffectiveText}).
+ */
+const VERIFICATION = bash`# sshd judges the files as they are now, for every kind of connection its Match lines
 # tell apart (see SSHD_JUDGE): each must get the policy's values, set first by the
 # policy's own block (sshd takes the first value it reads).
 rst_want="" rst_unset=""
 rst_mktemp rst_want
 rst_mktemp rst_unset
-cat >"$rst_want" <<'RST_EXPECTED'
-${expected}
-RST_EXPECTED
+printf '%s\n' "$rst_want_text" >"$rst_want"
 cat >"$rst_unset" <<'RST_UNSET'
-${unset}
+${REQUIRED_UNSET.map((r) => `${r.keyword.toLowerCase()} ${r.effective} ${r.why}`).join("\n")}
 RST_UNSET
 if [ "$rst_mode" = dropin ]; then
     rst_ob=0 rst_oe=0
@@ -177,7 +180,6 @@ if [ -n "$rst_judge_problems" ]; then
     rst_fail "sshd's settings for $rst_user conflict with the tunnel policy, so the previous files were restored and sshd was not reloaded.$rst_judge_problems"
 fi
 rst_note "sshd's own evaluation for $rst_user holds the policy on all $rst_judge_probes kinds of connection its Match lines tell apart"`;
-}
 
 /**
  * Renders the script that installs or updates the Match block: under a host-wide
@@ -192,8 +194,6 @@ export function renderSshdApplyScript(args: SshdMatchBlockRenderArgs): string {
     const placement = args.placement ?? "auto";
     const { begin, end } = managedBlockMarkers(args.user);
     const block = renderMatchBlock(args);
-    // `Match all` ends our block, so the lines that follow keep their own scope.
-    const managed = `${begin}\n${block}Match all\n${end}\n`;
     const owned = args.owner !== undefined;
     return renderScript(
         SSHD_FUNCTIONS,
@@ -204,7 +204,15 @@ export function renderSshdApplyScript(args: SshdMatchBlockRenderArgs): string {
 rst_placement=${shQuote(placement)}
 rst_dropin=${shQuote(dropinPath(args.user))}
 rst_begin=${shQuote(begin)}
-rst_end=${shQuote(end)}${owned ? `\n${ownershipVariables({ owner: args.owner!, adopt: args.adopt === true })}` : ""}`,
+rst_end=${shQuote(end)}
+rst_block_text=${fileWord(block)}
+rst_want_text=${shQuote(expectedEffectiveText(args))}${
+            owned
+                ? `\n${ownershipVariables({ owner: args.owner!, adopt: args.adopt === true })}
+rst_own_ident=${shQuote(legacyBlockIdentity(args).join("\n"))}
+rst_own_ports=(${args.listenPorts.join(" ")})`
+                : ""
+        }`,
         bash`rst_sshd_locked
 [ -f "$rst_main_config" ] || rst_fail "$rst_main_config does not exist"
 # The policy is written before the account exists (so the key is never accepted
@@ -213,7 +221,7 @@ if [ "$(rst_account_state "$rst_user")" = foreign ]; then
     rst_fail "account $rst_user already exists on this host and was not created by reverse-ssh-tunnel; choose another tunnel user name"
 fi
 `,
-        ...(owned ? [renderOwnershipCheck(args)] : []),
+        ...(owned ? [OWNERSHIP_CHECK] : []),
         bash`case "$rst_placement" in
 auto) if rst_includes_dropins; then rst_mode=dropin; else rst_mode=managed-block; fi ;;
 dropin)
@@ -228,23 +236,24 @@ read -r rst_main_mode rst_main_owner rst_main_group <<<"$(stat -c '%a %U %G' -- 
 rst_stripped=""
 rst_mktemp rst_stripped
 rst_strip_block "$rst_main_config" "$rst_begin" "$rst_end" >"$rst_stripped"`,
-        `if [ "$rst_mode" = dropin ]; then
+        String.raw`if [ "$rst_mode" = dropin ]; then
     rst_install_file "$rst_main_config" "$rst_main_mode" "$rst_main_owner" "$rst_main_group" <"$rst_stripped"
     rst_install_dir "$rst_dropin_dir" 755 root root
-    ${heredoc(`rst_install_file "$rst_dropin" 644 root root`, block)}
+    rst_install_file "$rst_dropin" 644 root root <<<"$rst_block_text"
 else
     rst_remove "$rst_dropin"
     rst_block=""
     rst_mktemp rst_block
     rst_merged=""
     rst_mktemp rst_merged
-    ${heredoc('cat >"$rst_block"', managed)}
+    # "Match all" ends our block, so the lines that follow keep their own scope.
+    printf '%s\n%s\nMatch all\n%s\n' "$rst_begin" "$rst_block_text" "$rst_end" >"$rst_block"
     rst_insert_block "$rst_stripped" "$rst_block" >"$rst_merged"
     # Not a pipeline: rst_install_file must run in this shell so rst_changed sticks.
     rst_install_file "$rst_main_config" "$rst_main_mode" "$rst_main_owner" "$rst_main_group" <"$rst_merged"
 fi`,
         `rst_validate_syntax`,
-        renderVerification(args),
+        VERIFICATION,
         bash`if [ "$rst_changed" = 1 ] || [ "$rst_pending_before" = 1 ]; then
     rst_reload_sshd
     rst_commit

@@ -1,5 +1,5 @@
 import { OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables } from "../ownership/render";
-import { bash, heredoc, renderScript, shQuote } from "../shell";
+import { bash, fileWord, renderScript, shQuote } from "../shell";
 import { ConfigError, parseHostKeyList, validateHost, validatePort, validateTunnelName, validateUserName } from "../validation";
 
 /** Where main's client config for backup `name` is installed (Debian's ssh_config includes this dir). */
@@ -76,20 +76,22 @@ export const CLIENT_PIN_KEYWORDS = ["hostname", "port", "hostkeyalias", "userkno
 export function renderClientConfigInstallScript(args: MainClientConfigArgs): string {
     const path = clientConfigPath(args.name);
     const owned = args.owner !== undefined;
-    // What identifies a file written before ownership marks as this tunnel's: its alias,
-    // port and pinned host keys (the rest is the same for every tunnel).
-    const ident = renderMainClientConfig({ ...args, owner: undefined })
-        .split("\n")
-        .filter((l) => /^(Host |    Port |    KnownHostsCommand )/.test(l));
     return renderScript(
         ...(owned ? [OWNERSHIP_FUNCTIONS] : []),
         `rst_path=${shQuote(path)}
 rst_alias=${shQuote(`backup-${args.name}`)}
-rst_pin_keywords=${shQuote(CLIENT_PIN_KEYWORDS.join(" "))}${owned ? `\n${ownershipVariables({ owner: args.owner!, adopt: args.adopt === true })}\nrst_own_ident=${shQuote(ident.join("\n"))}` : ""}`,
+rst_pin_keywords=${shQuote(CLIENT_PIN_KEYWORDS.join(" "))}
+rst_cc_text=${fileWord(renderMainClientConfig(args))}${owned ? `\n${ownershipVariables({ owner: args.owner!, adopt: args.adopt === true })}` : ""}`,
         // Two stacks' installs of one name are serialised, so one of them is refused.
         ...(owned
             ? [
                   bash`rst_lock client-config
+# What identifies a file written before ownership marks as this tunnel's: its alias,
+# port and pinned host keys (the rest is the same for every tunnel).
+rst_own_ident=""
+while IFS= read -r rst_line; do
+    case "$rst_line" in "Host "* | "    Port "* | "    KnownHostsCommand "*) rst_own_ident+=$\{rst_own_ident:+$'\n'}$rst_line ;; esac
+done <<<"$rst_cc_text"
 rst_own_found=$(rst_mark_of "$rst_path")
 if [ -n "$rst_own_found" ]; then
     rst_claim "main's client config for $rst_alias ($rst_path)" "$rst_own_found"
@@ -99,7 +101,7 @@ fi`,
               ]
             : []),
         String.raw`rst_install_dir /etc/ssh/ssh_config.d 755 root root`,
-        heredoc(`rst_install_file "$rst_path" 644 root root`, renderMainClientConfig(args)),
+        String.raw`rst_install_file "$rst_path" 644 root root <<<"$rst_cc_text"`,
         String.raw`if ! grep -qiE '^[[:space:]]*Include[[:space:]]+(/etc/ssh/)?ssh_config\.d/\*\.conf' /etc/ssh/ssh_config 2>/dev/null; then
     rst_note "warning: /etc/ssh/ssh_config does not include ssh_config.d/*.conf; paste the block into ~/.ssh/config instead"
 fi

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { heredoc, shJoin, shQuote } from "../../components/shell";
+import { fileWord, heredoc, shJoin, shQuote } from "../../components/shell";
 
 function bash(script: string): { stdout: string; status: number | null } {
     const r = spawnSync("bash", ["-c", script], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
@@ -53,5 +53,20 @@ describe("heredoc", () => {
             .map((lines) => `${lines.join("\n")}\n`);
         const r = bash(contents.map((c) => `${heredoc("cat", c)}\nprintf '\\0'`).join("\n"));
         expect(r.stdout.split("\0").slice(0, -1)).toEqual(contents);
+    });
+});
+
+describe("fileWord", () => {
+    it("gives back any content byte for byte through a here-string and through printf (property)", () => {
+        const contents = fc
+            .sample(fc.array(fc.oneof(noNul.filter((s) => !s.includes("\n")), fc.constant(""), fc.constant("'"), fc.constant("$(id)")), { maxLength: 8 }), { numRuns: 300, seed: 5 })
+            .map((lines) => `${lines.join("\n")}\n`);
+        const viaHereString = bash(contents.map((c) => `v=${fileWord(c)}\ncat <<<"$v"\nprintf '\\0'`).join("\n"));
+        expect(viaHereString.stdout.split("\0").slice(0, -1)).toEqual(contents);
+        const viaPrintf = bash(contents.map((c) => `v=${fileWord(c)}\nprintf '%s\\n' "$v"\nprintf '\\0'`).join("\n"));
+        expect(viaPrintf.stdout.split("\0").slice(0, -1)).toEqual(contents);
+    });
+    it("adds the trailing newline a here-document would add", () => {
+        expect(bash(`v=${fileWord("a\nb")}; cat <<<"$v"`).stdout).toBe("a\nb\n");
     });
 });

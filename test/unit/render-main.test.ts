@@ -53,10 +53,11 @@ describe("account scripts", () => {
         const fin = renderAccountFinalizeScript(args);
         const final = renderAuthorizedKeys(args);
         // The comparison file is exactly what the apply installs, and the apply runs only when it differs.
-        expect(fin).toContain(`cat >"$rst_keys_new" <<`);
+        const writeNew = `printf '%s\\n' "$rst_keys_text" >"$rst_keys_new"`;
+        expect(fin).toContain(writeNew);
         expect(fin).toContain(final.trimEnd());
         const guard = fin.indexOf('if [ -e "$rst_sweep_pending" ] || ! rst_in_place "$rst_keys_file" 644 root root "$rst_keys_new"; then');
-        expect(guard).toBeGreaterThan(fin.indexOf(`cat >"$rst_keys_new" <<`));
+        expect(guard).toBeGreaterThan(fin.indexOf(writeNew));
         for (const step of ['rst_ensure_account "$rst_user"', 'rst_install_file "$rst_keys_file" 644 root root', "rst_end_sessions"]) {
             expect(fin.indexOf(step, guard), step).toBeGreaterThan(guard);
         }

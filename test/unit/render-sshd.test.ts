@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { shQuote } from "../../components/shell";
 import {
     dropinPath,
     expectedEffectiveSettings,
@@ -91,7 +92,8 @@ describe("sshd apply script", () => {
         expect(script).toContain(dropinPath("tunnel-pi"));
         const { begin, end } = managedBlockMarkers("tunnel-pi");
         expect(script).toContain(begin);
-        expect(script).toContain(`Match all\n${end}`);
+        expect(script).toContain(`rst_end=${shQuote(end)}\n`);
+        expect(script).toContain(`printf '%s\\n%s\\nMatch all\\n%s\\n' "$rst_begin" "$rst_block_text" "$rst_end" >"$rst_block"`);
     });
     it("remove script validates before reloading", () => {
         const r = renderSshdRemoveScript({ user: "tunnel-pi" });
