@@ -47,6 +47,30 @@ const shards = Number(flag("shards") ?? 1);
 const root = path.resolve(__dirname, "..");
 
 const backup = (k: number) => ({ name: `f${k}`, lab: `backup${k}`, tunnelPort: 2400 + k });
+
+/**
+ * State bytes per backup by kind of resource: a backup's resources are named
+ * `f<k>-<kind>` (or `f<k>` for its components, told apart by type); everything else
+ * is shared by the stack's backups and counted as "shared: <type>". `stdin` is the
+ * part of a record that is the command's stdin (input and output copies).
+ */
+function stateByKind(deployments: readonly unknown[], backups: number): Map<string, { bytes: number; stdin: number }> {
+    const out = new Map<string, { bytes: number; stdin: number }>();
+    for (const d of deployments) {
+        for (const r of ((d as { resources?: Array<Record<string, any>> }).resources ?? [])) {
+            const name = String(r.urn).split("::").at(-1)!;
+            const type = String(r.type).split(":").at(-1)!;
+            const m = /^f[0-9]+(?:-(.+))?$/.exec(name);
+            const kind = m === null ? `shared: ${type}` : (m[1] ?? `component ${type}`);
+            const stdin = JSON.stringify(r.inputs?.stdin ?? "").length - 2 + JSON.stringify(r.outputs?.stdin ?? "").length - 2;
+            const e = out.get(kind) ?? { bytes: 0, stdin: 0 };
+            e.bytes += JSON.stringify(r).length / backups;
+            e.stdin += Math.max(0, stdin) / backups;
+            out.set(kind, e);
+        }
+    }
+    return out;
+}
 /** Backups `from..to` (1-based, inclusive) as one stack's config. */
 const config = (from: number, to: number) => ({
     lab: ".state/lab/lab.json",
@@ -129,6 +153,7 @@ async function main(): Promise<void> {
     const labUpMs = Date.now() - t0lab;
     const started = new Date();
     const rows: Array<Record<string, number>> = [];
+    const stateKinds: Array<{ n: number; kinds: Map<string, { bytes: number; stdin: number }> }> = [];
     const breakdowns: Array<{ n: number; hostCpu: Record<string, Record<string, number>>; loginSplit: Record<string, number>; programs: Record<string, { cpuS: number; count: number }> }> = [];
     // One stack per shard; several stacks on one main run their updates at the same time.
     const stacks = [];
@@ -166,8 +191,14 @@ async function main(): Promise<void> {
         const upCpuS = Math.round(cpu1.machine - cpu0.machine);
         const upHostsCpuS = Math.round(cpu1.hosts - cpu0.hosts);
         let stateBytes = 0;
-        for (const st of used) stateBytes += JSON.stringify(await st.exportStack()).length;
+        const deployments: unknown[] = [];
+        for (const st of used) {
+            const exported = await st.exportStack();
+            stateBytes += JSON.stringify(exported).length;
+            deployments.push(exported.deployment);
+        }
         const stateKbPerBackup = Math.round(stateBytes / 1024 / n);
+        stateKinds.push({ n, kinds: stateByKind(deployments, n) });
         await new Promise((r) => setTimeout(r, 3000));
         const pss = await sshdPssKb(loadLab().main, "tunnel-[a-z0-9-]+");
         const noopUpMs = await timed(() => Promise.all(used.map((st) => st.up(engineOpts))));
@@ -236,6 +267,16 @@ async function main(): Promise<void> {
     } else {
         table.push("", "Logins split: none sampled (the hosts' logins run in sshd's own cgroup, counted as sshd above).");
     }
+    const kinds = [...new Set(stateKinds.flatMap((k) => [...k.kinds.keys()]))].sort((a, b) => (stateKinds.at(-1)!.kinds.get(b)?.bytes ?? 0) - (stateKinds.at(-1)!.kinds.get(a)?.bytes ?? 0));
+    const kb = (v: number | undefined) => (v === undefined ? "-" : (v / 1024).toFixed(1));
+    table.push(
+        "",
+        "Where a backup's state goes: kB per backup by resource (the stack's shared resources divided by its backups), and of that the command's stdin (stored twice: input and output):",
+        "",
+        `| resource | ${stateKinds.map((k) => `${k.n}: kB (stdin)`).join(" | ")} |`,
+        `|---|${stateKinds.map(() => "---").join("|")}|`,
+        ...kinds.map((kind) => `| ${kind} | ${stateKinds.map((k) => `${kb(k.kinds.get(kind)?.bytes)} (${kb(k.kinds.get(kind)?.stdin)})`).join(" | ")} |`),
+    );
     for (const b of breakdowns) {
         // The programs with the most CPU and those started most often: process accounting
         // truncates each process's CPU to whole 10 ms ticks, so a program of many short
