@@ -261,8 +261,9 @@ fi`,
 
 /**
  * The values of the ownership check of the account apply, which runs under the
- * accounts lock and before any change: the key file and the account must be ours or adopted. An unmarked key file
- * (written before ownership marks) is ours when its current (first) key is our key:
+ * accounts lock and before any change: the key file and the account must be ours or
+ * adopted. An unmarked key file (written before ownership marks) is ours when its
+ * current (first) key is our key:
  * only the stack holding the key pair has it. An unmarked account of ours is ours when
  * its GECOS is what we wrote before marks (marker and description) and its key file is
  * ours or absent. No other tunnel account's key file or sshd block may hold our ports.
