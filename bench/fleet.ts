@@ -65,7 +65,7 @@ function stateByKind(deployments: readonly unknown[], backups: number): Map<stri
             const stdin = JSON.stringify(r.inputs?.stdin ?? "").length - 2 + JSON.stringify(r.outputs?.stdin ?? "").length - 2;
             const e = out.get(kind) ?? { bytes: 0, stdin: 0 };
             e.bytes += JSON.stringify(r).length / backups;
-            e.stdin += Math.max(0, stdin) / backups;
+            e.stdin += stdin / backups;
             out.set(kind, e);
         }
     }

@@ -1,6 +1,6 @@
 import { ACCOUNT_MARKER, bash, fileWord, renderScript, shQuote } from "../shell";
 import { scriptFragment } from "../shell/hostLibrary";
-import { GECOS_OWNER_PREFIX, OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables, PORT_FUNCTIONS } from "../ownership/render";
+import { GECOS_OWNER_PREFIX, OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables, PORT_CLAIM_CHECK, PORT_FUNCTIONS, portClaimVariable } from "../ownership/render";
 import { AUTHORIZED_KEYS_DIR, FORCED_COMMAND, permitListenValue } from "../sshd/policy";
 import { ConfigError, parsePublicKey, validatePort, validateUserName } from "../validation";
 
@@ -272,7 +272,7 @@ function accountOwnershipVariables(args: TunnelAccountRenderArgs): string {
     const key = parsePublicKey("publicKey", args.publicKey).line.split(" ").slice(0, 2).join(" ");
     return `rst_own_key=${shQuote(key)}
 rst_own_legacy_gecos=${shQuote(accountGecos({ ...(args.description !== undefined ? { description: args.description } : {}) }))}
-rst_own_ports=(${args.listenPorts.join(" ")})`;
+${portClaimVariable(args.listenPorts)}`;
 }
 
 /** The check itself: the same code for every tunnel (a call into main's script library). */
@@ -288,7 +288,7 @@ if [ -n "$rst_own_found" ]; then
 elif [ "$(rst_account_state "$rst_user")" = ours ] && [ "$(getent passwd "$rst_user" | cut -d: -f5)" != "$rst_own_legacy_gecos" ]; then
     rst_unmarked "the tunnel account $rst_user"
 fi
-rst_check_ports "$rst_user" "$\{rst_own_ports[@]}"`;
+${PORT_CLAIM_CHECK}`;
 
 /**
  * Shell functions that attribute this host's live sshd sessions of a tunnel account

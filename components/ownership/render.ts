@@ -130,6 +130,18 @@ rst_held_by_other() {
 }`);
 
 /**
+ * The port claim of an apply (after {@link PORT_FUNCTIONS}): its ports as a variable, set
+ * with the apply's other values, and the check, the same text for every tunnel (so a
+ * call into main's script library). The sshd and account applies both claim them.
+ */
+export function portClaimVariable(ports: readonly number[]): string {
+    return `rst_own_ports=(${ports.join(" ")})`;
+}
+
+/** Refuses ports another tunnel account holds; reads {@link portClaimVariable}'s `rst_own_ports`. */
+export const PORT_CLAIM_CHECK = String.raw`rst_check_ports "$rst_user" "${"$"}{rst_own_ports[@]}"`;
+
+/**
  * Bash functions that find the ports other tunnel accounts hold on main (their sshd
  * blocks and key files), for the sshd and account applies only. Needs
  * {@link OWNERSHIP_FUNCTIONS} before it. Paths come from variables set here (tests

@@ -1,6 +1,6 @@
 import { bash, fileWord, renderScript, shQuote } from "../shell";
 import { validatePort, validateUserName } from "../validation";
-import { OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables, PORT_FUNCTIONS } from "../ownership/render";
+import { OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables, PORT_CLAIM_CHECK, PORT_FUNCTIONS, portClaimVariable } from "../ownership/render";
 import { SSHD_FUNCTIONS } from "./functions";
 import { SSHD_JUDGE } from "./judge";
 import { AUTHORIZED_KEYS_DIR, permitListenValue, REQUIRED_UNSET, tunnelPolicy, TunnelPolicyArgs } from "./policy";
@@ -123,7 +123,7 @@ rst_own_found=$(rst_mark_of "$rst_own_keys_file")
 [ -z "$rst_own_found" ] || rst_claim "the key file of $rst_user ($rst_own_keys_file)" "$rst_own_found"
 rst_own_found=$(rst_gecos_owner "$rst_user")
 [ -z "$rst_own_found" ] || rst_claim "the tunnel account $rst_user" "$rst_own_found"
-rst_check_ports "$rst_user" "$\{rst_own_ports[@]}"`;
+${PORT_CLAIM_CHECK}`;
 
 /**
  * The ownership check of the sshd removal: a block marked by another owner (taken
@@ -210,7 +210,7 @@ rst_want_text=${shQuote(expectedEffectiveText(args))}${
             owned
                 ? `\n${ownershipVariables({ owner: args.owner!, adopt: args.adopt === true })}
 rst_own_ident=${shQuote(legacyBlockIdentity(args).join("\n"))}
-rst_own_ports=(${args.listenPorts.join(" ")})`
+${portClaimVariable(args.listenPorts)}`
                 : ""
         }`,
         bash`rst_sshd_locked
