@@ -246,6 +246,7 @@ build_binary() {
 		;;
 	pulumi-resource-command)
 		require_in pulumi-resource-command/go.mod "$PULUMI_SDK_MODULE $PULUMI_SDK_MODULE_VERSION"
+		require_in pulumi-resource-command/go.mod "$COMMAND_SFTP_MODULE $COMMAND_SFTP_MODULE_VERSION"
 		go_build pulumi-resource-command "$TC_DIR/go/pulumi-resource-command" . "$out" \
 			"-X main.Version=$COMMAND_VERSION"
 		;;

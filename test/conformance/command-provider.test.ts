@@ -6,12 +6,16 @@
  * issue 11), and checks ours under the real engine against a real sshd on 127.0.0.1.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { local, remote } from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { goQuote, ResourceReport, upReport } from "./engine";
 import { countingServer, CountingServer, hangUp, relay, startAgent, startSshd, SynDropper, TestSshd } from "./sshd";
+import { engineEnv } from "../support/engine";
 
 let sshd: TestSshd;
 /** Measured figures, written to .state/reports/conformance-figures.json. */
@@ -268,4 +272,176 @@ describe.sequential("perDialTimeout and proxy (upstream: bounds only the TCP con
         expect(proxied.arrivals.length).toBe(1);
         expect(report(res, "proxy-handshake-retry").error).toContain("proxy: after 2 failed attempts: ssh: handshake failed:");
     });
+});
+
+/** Ops, errors and outputs of one `up`, by resource name. */
+interface UpOutcome {
+    ops: Record<string, string>;
+    errors: Record<string, string>;
+    outputs: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * A stack kept across several `up`s (upReport destroys after one): `program` reads
+ * whatever phase the test has set before each up.
+ */
+async function keptStack(stackName: string, program: () => void) {
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "rst-conformance-state-"));
+    fs.chmodSync(stateDir, 0o700);
+    process.env.RST_TOOLCHAIN_OFFLINE = "1";
+    const base = engineEnv();
+    process.env.PATH = base.PATH;
+    const envVars = { ...base, PULUMI_BACKEND_URL: `file://${stateDir}`, PULUMI_CONFIG_PASSPHRASE: "conformance", SSH_AUTH_SOCK: "" };
+    const stack = await LocalWorkspace.createOrSelectStack({ stackName, projectName: "rst-conformance", program: async () => program() }, { envVars });
+    const nameOf = (urn: string) => urn.split("::").pop() ?? urn;
+    return {
+        async up(): Promise<UpOutcome> {
+            const o: UpOutcome = { ops: {}, errors: {}, outputs: {} };
+            const onEvent = (e: EngineEvent) => {
+                if (e.resourcePreEvent) o.ops[nameOf(e.resourcePreEvent.metadata.urn)] = e.resourcePreEvent.metadata.op;
+                if (e.resOutputsEvent) {
+                    const m = e.resOutputsEvent.metadata;
+                    o.ops[nameOf(m.urn)] = m.op;
+                    o.outputs[nameOf(m.urn)] = m.new?.outputs ?? {};
+                }
+                const d = e.diagnosticEvent;
+                if (d?.urn && d.severity === "error") o.errors[nameOf(d.urn)] = (o.errors[nameOf(d.urn)] ?? "") + d.message;
+            };
+            await stack.up({ onEvent, continueOnError: true }).catch(() => undefined);
+            return o;
+        },
+        async destroy(): Promise<void> {
+            await stack.destroy({ continueOnError: true });
+        },
+        async remove(): Promise<void> {
+            await stack.workspace.removeStack(stackName, { force: true }).catch(() => undefined);
+            fs.rmSync(stateDir, { recursive: true, force: true });
+        },
+    };
+}
+
+describe.sequential("remote.CopyToRemote (upstream: SFTP copy, copies again only on a new hash or remotePath, never deletes)", () => {
+    let local: string, remoteDir: string;
+    let stack: Awaited<ReturnType<typeof keptStack>>;
+    const outcomes: UpOutcome[] = [];
+    /** The remote files after each up. */
+    const seen: Record<string, Buffer | undefined>[] = [];
+    const watched = ["a/b/c/data.copy", "t/text.conf", "existing/b.conf"];
+    /** Every byte value, so that "byte-equal" means it. */
+    const binary = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7) % 256));
+    let phase = 1;
+    const copy = (name: string, source: pulumi.asset.Asset | pulumi.asset.Archive, remotePath: string, extra: Record<string, unknown> = {}) =>
+        new remote.CopyToRemote(name, { connection: conn(sshd.ports.main, extra) as unknown as remote.CopyToRemoteArgs["connection"], source, remotePath });
+    const r = (p: string) => path.join(remoteDir, p);
+
+    beforeAll(async () => {
+        local = fs.mkdtempSync(path.join(os.tmpdir(), "rst-copy-local-"));
+        remoteDir = fs.mkdtempSync(path.join(os.tmpdir(), "rst-copy-remote-"));
+        fs.writeFileSync(path.join(local, "data.bin"), binary);
+        fs.writeFileSync(path.join(local, "b.conf"), "b-content\n");
+        fs.mkdirSync(path.join(local, "moved"));
+        fs.writeFileSync(path.join(local, "moved", "b.conf"), "b-content\n");
+        fs.mkdirSync(path.join(local, "tree", "sub"), { recursive: true });
+        fs.writeFileSync(path.join(local, "tree", "top.txt"), "top\n");
+        fs.writeFileSync(path.join(local, "tree", "sub", "leaf.txt"), "leaf\n");
+        fs.mkdirSync(r("existing"));
+        stack = await keptStack("copy", () => {
+            copy("file-nested", new pulumi.asset.FileAsset(path.join(local, "data.bin")), r("a/b/c/data.copy"));
+            // Phase 2 changes only the connection: an update that copies nothing.
+            copy("text", new pulumi.asset.StringAsset("hello text\n"), r("t/text.conf"), phase >= 2 ? { dialErrorLimit: 5 } : {});
+            // Phase 2 moves the local file (same content, so the same hash).
+            copy("into-dir", new pulumi.asset.FileAsset(path.join(local, phase >= 2 ? "moved/b.conf" : "b.conf")), r("existing"));
+            copy("dir", new pulumi.asset.FileArchive(path.join(local, "tree")), r("dir-dest"));
+            copy("dir-slash", new pulumi.asset.FileArchive(`${path.join(local, "tree")}/`), r("dir-slash-dest"));
+            if (phase === 1) copy("text-into-dir", new pulumi.asset.StringAsset("x"), r("existing"));
+        });
+        const look = () => seen.push(Object.fromEntries(watched.map((p) => [p, fs.existsSync(r(p)) ? fs.readFileSync(r(p)) : undefined])));
+        // 1: everything created (text-into-dir fails).
+        outcomes.push(await stack.up());
+        look();
+        // 2: remote copies changed by hand, then an up whose inputs have the same hashes.
+        fs.writeFileSync(r("a/b/c/data.copy"), "tampered");
+        fs.writeFileSync(r("t/text.conf"), "tampered");
+        fs.writeFileSync(r("existing/b.conf"), "tampered");
+        phase = 2;
+        outcomes.push(await stack.up());
+        look();
+        // 3: the local file changes: copied again.
+        fs.writeFileSync(path.join(local, "data.bin"), Buffer.concat([binary, Buffer.from("more")]));
+        outcomes.push(await stack.up());
+        look();
+        await stack.destroy();
+    }, 150_000);
+    afterAll(async () => {
+        await stack?.remove();
+        for (const d of [local, remoteDir]) if (d) fs.rmSync(d, { recursive: true, force: true });
+    });
+
+    it("a FileAsset to a new nested path: parents created, content byte-equal; outputs are the inputs", () => {
+        expect(outcomes[0]!.errors["file-nested"]).toBeUndefined();
+        expect(outcomes[0]!.ops["file-nested"]).toBe("create");
+        expect(outcomes[0]!.outputs["file-nested"]!.remotePath).toBe(r("a/b/c/data.copy"));
+        expect(Object.keys(outcomes[0]!.outputs["file-nested"]!).sort()).toEqual(["connection", "remotePath", "source"]);
+        expect(seen[0]!["a/b/c/data.copy"]!.equals(binary)).toBe(true);
+    });
+
+    it("a StringAsset is written to remotePath (parents created)", () => {
+        expect(outcomes[0]!.errors.text).toBeUndefined();
+        expect(outcomes[0]!.ops.text).toBe("create");
+        expect(seen[0]!["t/text.conf"]!.toString()).toBe("hello text\n");
+    });
+
+    it("a FileAsset into an existing directory lands under its base name", () => {
+        expect(outcomes[0]!.errors["into-dir"]).toBeUndefined();
+        expect(fs.statSync(r("existing")).isDirectory()).toBe(true);
+        expect(seen[0]!["existing/b.conf"]!.toString()).toBe("b-content\n");
+    });
+
+    it('FileArchive "dir" copies to remote/dir; "dir/" copies the entries into remote (created)', () => {
+        expect(fs.readFileSync(r("dir-dest/tree/top.txt"), "utf8")).toBe("top\n");
+        expect(fs.readFileSync(r("dir-dest/tree/sub/leaf.txt"), "utf8")).toBe("leaf\n");
+        expect(fs.readFileSync(r("dir-slash-dest/top.txt"), "utf8")).toBe("top\n");
+        expect(fs.readFileSync(r("dir-slash-dest/sub/leaf.txt"), "utf8")).toBe("leaf\n");
+        expect(fs.existsSync(r("dir-slash-dest/tree"))).toBe(false);
+    });
+
+    it("a text asset aimed at a directory fails with upstream's text", () => {
+        expect(outcomes[0]!.errors["text-into-dir"]).toContain(`remote path ${r("existing")} is a directory; when using a text asset, remotePath must be a file path`);
+    });
+
+    it("same hashes: no copy (hand-changed remote files stay); a connection-only change is an update that copies nothing", () => {
+        expect(outcomes[1]!.ops["file-nested"]).toBe("same");
+        expect(outcomes[1]!.ops.text).toBe("update");
+        expect(outcomes[1]!.errors).toEqual({});
+        expect(seen[1]!["a/b/c/data.copy"]!.toString()).toBe("tampered");
+        expect(seen[1]!["t/text.conf"]!.toString()).toBe("tampered");
+    });
+
+    it("a FileAsset whose local path changed but whose hash did not: no change at all (upstream's diff compares assets by hash only)", () => {
+        expect(outcomes[1]!.ops["into-dir"]).toBe("same");
+        expect(seen[1]!["existing/b.conf"]!.toString()).toBe("tampered");
+    });
+
+    it("a changed local file is copied again (an update), byte-equal; destroy leaves every copied file", () => {
+        expect(outcomes[2]!.ops["file-nested"]).toBe("update");
+        expect(outcomes[2]!.errors).toEqual({});
+        expect(seen[2]!["a/b/c/data.copy"]!.equals(Buffer.concat([binary, Buffer.from("more")]))).toBe(true);
+        expect(outcomes[2]!.ops.text).toBe("same");
+        // Checked after destroy (beforeAll destroyed the stack).
+        for (const p of ["a/b/c/data.copy", "t/text.conf", "existing/b.conf", "dir-dest/tree/top.txt", "dir-slash-dest/top.txt"]) expect(fs.existsSync(r(p))).toBe(true);
+    });
+});
+
+describe.sequential("remote.CopyToRemote Check (upstream's failures)", () => {
+    it('an AssetArchive source fails Check: "archive must be a path to a file or directory"', async () => {
+        const res = await upReport("copy-check", () => {
+            new remote.CopyToRemote("assets-archive", {
+                connection: conn(sshd.ports.main) as unknown as remote.CopyToRemoteArgs["connection"],
+                source: new pulumi.asset.AssetArchive({ "f.txt": new pulumi.asset.StringAsset("f") }),
+                remotePath: "/tmp/rst-never-copied",
+            });
+        });
+        expect(report(res, "assets-archive").error).toContain("archive must be a path to a file or directory");
+        expect(fs.existsSync("/tmp/rst-never-copied")).toBe(false);
+    }, 60_000);
 });

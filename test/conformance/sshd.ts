@@ -97,6 +97,8 @@ export async function startSshd(roles: string[]): Promise<TestSshd> {
         "MaxStartups 100",
         "MaxSessions 50",
         "LogLevel VERBOSE",
+        // remote.CopyToRemote copies over SFTP (the server's own, no helper binary).
+        "Subsystem sftp internal-sftp",
     ].join("\n");
     fs.writeFileSync(path.join(dir, "sshd_config"), config + "\n", { mode: 0o600 });
     const log = fs.openSync(path.join(dir, "sshd.log"), "a");

@@ -10,6 +10,8 @@
 //   - command:remote:Command (the same over SSH: connection with host, port,
 //     user, password, privateKey, privateKeyPassword, agentSocketPath,
 //     dialErrorLimit, perDialTimeout, hostKey and a proxy jump host)
+//   - command:remote:CopyToRemote (a FileAsset, StringAsset or path FileArchive
+//     copied over SFTP, with the same connection: copy.go)
 //   - command:local:run      (invoke)
 //
 // Where upstream 1.2.1 was measured (dial retries and backoff, the meaning of
@@ -17,7 +19,7 @@
 // error text, streamed-output severity, connections kept open), this provider
 // does the same: see ssh.go, run.go and test/conformance/.
 //
-// Not implemented: remote.CopyToRemote, remote.CopyFile,
+// Not implemented: remote.CopyFile (deprecated upstream),
 // local assetPaths/archivePaths (the assets/archive outputs stay empty).
 package main
 

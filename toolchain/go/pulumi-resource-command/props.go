@@ -174,12 +174,35 @@ func getObject(m resource.PropertyMap, key string) (resource.PropertyMap, bool) 
 	return v.ObjectValue(), true
 }
 
-// equalInputs compares two inputs ignoring secret wrappers.
+// equalInputs compares two inputs ignoring secret wrappers. Assets and
+// archives (a CopyToRemote source, or inside triggers) are equal when their
+// hashes are, wherever they are: upstream's diff (pulumi-go-provider's infer)
+// compares them with DeepEquals, which compares only hashes.
 func equalInputs(a, b resource.PropertyValue) bool {
 	if !known(a) || !known(b) {
 		return false
 	}
-	return resource.NewPropertyValue(plain(a)).DeepEquals(resource.NewPropertyValue(plain(b)))
+	return withoutSecrets(a).DeepEquals(withoutSecrets(b))
+}
+
+// withoutSecrets strips secret and output wrappers at any depth (for a known value).
+func withoutSecrets(v resource.PropertyValue) resource.PropertyValue {
+	v, _ = unwrap(v)
+	switch {
+	case v.IsArray():
+		arr := make([]resource.PropertyValue, len(v.ArrayValue()))
+		for i, e := range v.ArrayValue() {
+			arr[i] = withoutSecrets(e)
+		}
+		return resource.NewArrayProperty(arr)
+	case v.IsObject():
+		obj := resource.PropertyMap{}
+		for k, e := range v.ObjectValue() {
+			obj[k] = withoutSecrets(e)
+		}
+		return resource.NewObjectProperty(obj)
+	}
+	return v
 }
 
 func sortedKeys(keys map[string]bool) []string {

@@ -25,7 +25,7 @@ const (
 // in-place update (which runs `update`, or `create` again when it is unset).
 var replaceKeys = map[string]bool{"triggers": true}
 
-// Input keys each resource knows; outputs are these plus stdout/stderr.
+// Input keys each resource knows; a command's outputs are these plus stdout/stderr.
 var inputKeys = map[string][]string{
 	localCommandType: {
 		"create", "update", "delete", "dir", "environment", "interpreter", "stdin", "triggers",
@@ -35,6 +35,8 @@ var inputKeys = map[string][]string{
 		"connection", "create", "update", "delete", "environment", "stdin", "triggers",
 		"addPreviousOutputInEnv", "logging",
 	},
+	// Its outputs are its inputs (no stdout/stderr).
+	copyToRemoteType: {"connection", "triggers", "source", "remotePath"},
 }
 
 type commandProvider struct {
@@ -110,7 +112,7 @@ func (p *commandProvider) Check(_ context.Context, req *pulumirpc.CheckRequest) 
 			})
 		}
 	}
-	if t == remoteCommandType {
+	if t == remoteCommandType || t == copyToRemoteType {
 		c, ok := news["connection"]
 		if !ok {
 			failures = append(failures, &pulumirpc.CheckFailure{Property: "connection", Reason: "missing required property"})
@@ -119,6 +121,19 @@ func (p *commandProvider) Check(_ context.Context, req *pulumirpc.CheckRequest) 
 				if h, _ := getString(conn, "host"); h == "" {
 					failures = append(failures, &pulumirpc.CheckFailure{Property: "connection.host", Reason: "missing required property"})
 				}
+			}
+		}
+	}
+	if t == copyToRemoteType {
+		for _, k := range []string{"source", "remotePath"} {
+			if _, ok := news[resource.PropertyKey(k)]; !ok {
+				failures = append(failures, &pulumirpc.CheckFailure{Property: k, Reason: "missing required property"})
+			}
+		}
+		// An unknown source (preview) is checked once it is known.
+		if _, ok := news["source"]; ok {
+			if src, isKnown := sourceOf(news); isKnown {
+				failures = append(failures, checkSource(src)...)
 			}
 		}
 	}
@@ -233,6 +248,18 @@ func (p *commandProvider) Create(ctx context.Context, req *pulumirpc.CreateReque
 		return nil, err
 	}
 	id := newID()
+	if t == copyToRemoteType {
+		if !req.GetPreview() {
+			if err := p.copyToRemote(ctx, req.GetUrn(), inputs); err != nil {
+				return nil, err
+			}
+		}
+		props, err := marshal(inputs)
+		if err != nil {
+			return nil, err
+		}
+		return &pulumirpc.CreateResponse{Id: id, Properties: props}, nil
+	}
 	if req.GetPreview() {
 		props, err := marshal(outputsFor(inputs, nil))
 		if err != nil {
@@ -266,6 +293,24 @@ func (p *commandProvider) Update(ctx context.Context, req *pulumirpc.UpdateReque
 	news, err := unmarshal(req.GetNews())
 	if err != nil {
 		return nil, err
+	}
+	if t == copyToRemoteType {
+		// Copy again only for new content (by hash) or a new destination, like
+		// upstream: a change of the connection alone copies nothing.
+		oldSrc, _ := sourceOf(olds)
+		newSrc, _ := sourceOf(news)
+		oldPath, _ := getString(olds, "remotePath")
+		newPath, _ := getString(news, "remotePath")
+		if !req.GetPreview() && (oldSrc.hash() != newSrc.hash() || oldPath != newPath) {
+			if err := p.copyToRemote(ctx, req.GetUrn(), news); err != nil {
+				return nil, err
+			}
+		}
+		props, err := marshal(news)
+		if err != nil {
+			return nil, err
+		}
+		return &pulumirpc.UpdateResponse{Properties: props}, nil
 	}
 	if req.GetPreview() {
 		props, err := marshal(outputsFor(news, nil))
@@ -301,6 +346,7 @@ func (p *commandProvider) Delete(ctx context.Context, req *pulumirpc.DeleteReque
 	if err != nil {
 		return nil, err
 	}
+	// CopyToRemote has no `delete`: like upstream, what it copied stays.
 	if script, ok := getString(state, "delete"); ok && script != "" {
 		if _, err := p.run(ctx, t, req.GetUrn(), state, script, previousOutputs(state)); err != nil {
 			return nil, err

@@ -6,8 +6,8 @@ package main
 // resource type from its provider's schema) and the schema binder behind `pulumi package
 // get-schema`/`gen-sdk`/`add` of a component package whose outputs reference
 // command:remote:Command. Written for this provider (no upstream schema file is used);
-// descriptions are short on purpose. What it does not implement (CopyToRemote,
-// CopyFile, the assets/archive outputs) is not declared.
+// descriptions are short on purpose. What it does not implement (CopyFile, the
+// assets/archive outputs) is not declared.
 
 func str(desc string) map[string]any { return map[string]any{"type": "string", "description": desc} }
 func boolean(desc string) map[string]any {
@@ -89,6 +89,16 @@ func packageSchema(version string) map[string]any {
 	remote := commonInputs("command:remote:Logging")
 	remote["connection"] = secret(ref("command:remote:Connection", "How to reach the host over SSH."))
 
+	// CopyToRemote: outputs are the inputs. `source` is pulumi.json#/Asset as in
+	// upstream's schema (the SDKs map it to an asset or an archive).
+	copyInputs := map[string]any{
+		"connection": secret(ref("command:remote:Connection", "How to reach the host over SSH.")),
+		"triggers":   map[string]any{"type": "array", "items": map[string]any{"$ref": "pulumi.json#/Any"}, "replaceOnChanges": true, "description": "Changes to any of these values replace the resource."},
+		"source":     map[string]any{"$ref": "pulumi.json#/Asset", "description": "A FileAsset, StringAsset or path FileArchive (file or directory) to copy."},
+		"remotePath": str("The destination path on the remote host; parent directories are created."),
+	}
+	copyRequired := []string{"connection", "source", "remotePath"}
+
 	runInputs := map[string]any{
 		"command":                str("The command to run."),
 		"dir":                    str("The working directory of the command."),
@@ -105,7 +115,7 @@ func packageSchema(version string) map[string]any {
 		"name":        "command",
 		"version":     version,
 		"displayName": "Command",
-		"description": "Local and remote commands (the project's build of the provider: local.Command, remote.Command, local.run).",
+		"description": "Local and remote commands (the project's build of the provider: local.Command, remote.Command, remote.CopyToRemote, local.run).",
 		"config":      map[string]any{},
 		"provider":    map[string]any{"description": "The provider type for the command package."},
 		"language": map[string]any{
@@ -137,6 +147,13 @@ func packageSchema(version string) map[string]any {
 				"requiredInputs":  []string{"connection"},
 				"properties":      withOutputs(remote),
 				"required":        []string{"connection", "stdout", "stderr"},
+			},
+			copyToRemoteType: map[string]any{
+				"description":     "Copies an asset or an archive to a remote host over SFTP.",
+				"inputProperties": copyInputs,
+				"requiredInputs":  copyRequired,
+				"properties":      copyInputs,
+				"required":        copyRequired,
 			},
 		},
 		"functions": map[string]any{
