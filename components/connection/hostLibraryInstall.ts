@@ -1,15 +1,22 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
 import { stackOwner } from "../ownership";
-import { HostLibrary, libraryUserId, packLibrary, renderLibraryInstallScript, renderLibraryReleaseScript } from "../shell/hostLibrary";
+import { HostLibrary, hostLibraryUploadPath, libraryUserId, packLibrary, renderLibraryInstallScript, renderLibraryReleaseScript } from "../shell/hostLibrary";
 import { mainIdentity, perRun } from "../tunnel/registry";
-import { HostConnection } from "./index";
+import { HostConnection, toCommandConnection } from "./index";
 
-/** A host library's install command on one host, shared by the commands of a run there. */
+/** A host library's delivery to one host, shared by the commands of a run there. */
 export interface HostLibraryInstall {
-    /** The library version it installs. */
+    /** The library version it delivers. */
     readonly library: HostLibrary;
-    /** The command that installs it (commands using it depend on it). */
-    readonly command: command.remote.Command;
+    /**
+     * The resource that delivers it (commands using it depend on it): an install command,
+     * or for an uploaded library the `remote.CopyToRemote` of its file.
+     */
+    readonly resource: pulumi.CustomResource;
 }
 
 /** Install commands of a program run (see tunnel/registry.ts), by library role and host identity. */
@@ -34,6 +41,7 @@ export function libraryUserOf(resourceName: string): string {
 export function hostLibraryInstall(
     library: () => HostLibrary,
     connection: HostConnection,
+    connectionKey: string,
     install: (name: string, create: string, del: string, stdin: string) => command.remote.Command,
 ): HostLibraryInstall | undefined {
     const id = mainIdentity(connection);
@@ -44,7 +52,44 @@ export function hostLibraryInstall(
     if (found !== undefined) return found;
     const name = `${lib.role}-scripts-${nameOf(id)}`;
     const user = libraryUserOf(name);
-    const made: HostLibraryInstall = { library: lib, command: install(name, renderLibraryInstallScript(lib, user), renderLibraryReleaseScript(user), packLibrary(lib)) };
+    const made: HostLibraryInstall = {
+        library: lib,
+        resource:
+            lib.delivery === "upload"
+                ? new command.remote.CopyToRemote(name, {
+                      connection: toCommandConnection(connectionKey, connection),
+                      source: new pulumi.asset.FileAsset(localLibraryFile(lib)),
+                      remotePath: hostLibraryUploadPath(lib.hash),
+                  })
+                : install(name, renderLibraryInstallScript(lib, user), renderLibraryReleaseScript(user), packLibrary(lib)),
+    };
     registry.set(`${lib.role} ${id}`, made);
     return made;
+}
+
+/**
+ * The library's text as a file on this machine, for its upload: the state records an
+ * asset's path and hash, not its text. In the user's cache directory (never a
+ * world-writable one), 0700; content-addressed, so stacks and package versions run
+ * side by side share or keep their own file; written through a rename, so a reader
+ * never sees half a file.
+ */
+export function localLibraryFile(lib: HostLibrary): string {
+    const cache = process.env.XDG_CACHE_HOME !== undefined && path.isAbsolute(process.env.XDG_CACHE_HOME) ? process.env.XDG_CACHE_HOME : path.join(os.homedir(), ".cache");
+    const dir = path.join(cache, "reverse-ssh-tunnel");
+    const file = path.join(dir, `lib-${lib.hash}.sh`);
+    try {
+        if (fs.readFileSync(file, "utf8") === lib.text) return file;
+    } catch {
+        // Not there yet: written below.
+    }
+    try {
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        const tmp = `${file}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, lib.text, { mode: 0o600 });
+        fs.renameSync(tmp, file);
+    } catch (e) {
+        throw new Error(`cannot write the ${lib.role} script library to ${file} (uploaded from there to each ${lib.role}): ${(e as Error).message}. Make ${dir} writable, or set XDG_CACHE_HOME to a directory that is`);
+    }
+    return file;
 }

@@ -54,11 +54,11 @@ export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.
     const install =
         args.library === undefined
             ? undefined
-            : hostLibraryInstall(args.library, args.connection, (libName, create, del, data) =>
+            : hostLibraryInstall(args.library, args.connection, args.connectionKey, (libName, create, del, data) =>
                   remoteScript(libName, { connection: args.connection, connectionKey: args.connectionKey, create, delete: del, publicData: data, quiet: true }, {}),
               );
     const bundle = pulumi
-        .all([args.create, args.update ?? args.create, args.delete ?? "exit 0", args.stdin ?? args.publicData ?? "", install?.command.urn])
+        .all([args.create, args.update ?? args.create, args.delete ?? "exit 0", args.stdin ?? args.publicData ?? "", install?.resource.urn])
         .apply(([create, update, del, data, installer]) => {
             const scripts = { create, update, delete: del };
             const calls = install === undefined ? undefined : renderLibraryBundle(install.library, libraryUserOf(name), installer!, scripts);
@@ -86,7 +86,7 @@ export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.
             ...(args.sensitive ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}),
             ...opts,
             // After the library it calls (and on delete, before the library's release).
-            ...(install !== undefined ? { dependsOn: [...(opts.dependsOn === undefined ? [] : Array.isArray(opts.dependsOn) ? opts.dependsOn : [opts.dependsOn as pulumi.Input<pulumi.Resource>]), install.command] } : {}),
+            ...(install !== undefined ? { dependsOn: [...(opts.dependsOn === undefined ? [] : Array.isArray(opts.dependsOn) ? opts.dependsOn : [opts.dependsOn as pulumi.Input<pulumi.Resource>]), install.resource] } : {}),
         },
     );
 }

@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { HostConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
+import { backupHostLibrary } from "../library/backup";
 import { ownerOf } from "../ownership";
 import { validateHost, validatePort } from "../validation";
 import {
@@ -127,6 +128,7 @@ export class TunnelService extends pulumi.ComponentResource {
                 stdin: privateKey,
                 sensitive: true,
                 triggers: [plain.name],
+                library: backupHostLibrary,
             },
             { parent: this, ...retain },
         );
@@ -147,6 +149,7 @@ export class TunnelService extends pulumi.ComponentResource {
                 ),
                 delete: remove,
                 triggers: [plain.name],
+                library: backupHostLibrary,
             },
             { parent: this, dependsOn: [key], ...retain },
         );

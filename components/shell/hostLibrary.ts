@@ -27,6 +27,16 @@ export interface HostLibrary {
     readonly role: string;
     /** The first 16 hex digits of the SHA-256 of `text`: the file's version. */
     readonly hash: string;
+    /** The whole SHA-256 of `text` (hex): what an uploaded copy must match before root installs it. */
+    readonly sha256: string;
+    /**
+     * How the library reaches its hosts: `command`, packed on the stdin of one install
+     * command per host and stack (main: one host shared by many tunnels); `upload`, as a
+     * file `remote.CopyToRemote` puts below the login user's home, which each command
+     * installs as root after checking its SHA-256 (a backup: one host per tunnel, where an
+     * install command would store the library's text once per backup).
+     */
+    readonly delivery: "command" | "upload";
     /** The library file's text. */
     readonly text: string;
     /** What sourcing it runs before any call: the prelude and the definitions. */
@@ -54,6 +64,18 @@ const builtLibraries = new Map<string, HostLibrary>();
 /** Where a library of this hash lives on the host. */
 export function hostLibraryPath(hash: string): string {
     return `${HOST_LIBRARY_DIR}/lib-${hash}.sh`;
+}
+
+/**
+ * Where the upload of a library version lands, relative to the login user's home (an
+ * SFTP path without a leading slash is, and the home is the one place every login user
+ * may write that is not shared with other users).
+ */
+export const HOST_LIBRARY_UPLOAD_DIR = ".cache/reverse-ssh-tunnel";
+
+/** The upload's path of a library version, relative to the login user's home. */
+export function hostLibraryUploadPath(hash: string): string {
+    return `${HOST_LIBRARY_UPLOAD_DIR}/lib-${hash}.sh`;
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
@@ -86,9 +108,35 @@ rst_lib_collect() {
         fi
         rm -f -- "$lib"
         rm -rf -- "$rst_lib_dir/users/$hash"
+        # An uploaded library (a backup's) goes with its upload.
+        if [ "${"$"}{rst_lib_uploaded:-0}" = 1 ] && rst_lib_upload "$hash"; then rm -f -- "$REPLY"; fi
     done
     # A version in use keeps both directories: no rmdir that must fail (a process each).
     [ "$kept" = 1 ] || rmdir -- "$rst_lib_dir/users" "$rst_lib_dir" 2>/dev/null || true
+    if [ "$kept" = 0 ] && [ "${"$"}{rst_lib_uploaded:-0}" = 1 ] && rst_lib_upload; then rmdir -- "$REPLY" 2>/dev/null || true; fi
+}
+# rst_lib_upload [HASH]: REPLY is where uploads wait below the login user's home (sudo
+# resets HOME), or version HASH's upload.
+rst_lib_upload() {
+    local e
+    rst_getent_fields e passwd "${"$"}{SUDO_USER:-root}" && [ -n "${"$"}{e[5]:-}" ] || return 1
+    REPLY="${"$"}{e[5]}/${HOST_LIBRARY_UPLOAD_DIR}${"$"}{1:+/lib-$1.sh}"
+}
+# rst_lib_put HASH USER PHASE: puts version HASH in place from rst_lib_text (checked
+# against its hash by the caller) and, unless PHASE is delete, marks USER's use of it,
+# under the lock: a collection in between would take an unmarked version away.
+rst_lib_put() {
+    rst_lib_lock
+    for rst_d in "$rst_lib_dir" "$rst_lib_dir/users"; do
+        [ ! -L "$rst_d" ] || rst_fail "$rst_d is a symbolic link; remove it (only root may create this directory)"
+    done
+    [ -d "$rst_lib_dir" ] || mkdir -m 0755 -- "$rst_lib_dir"
+    [ "$(stat -c '%u' -- "$rst_lib_dir")" = 0 ] || rst_fail "$rst_lib_dir must be owned by root; remove it and run again"
+    # The text ends with a newline, which the here-string adds back.
+    # shellcheck disable=SC2154 # rst_lib_text: the caller's
+    rst_install_file "$rst_lib_dir/lib-$1.sh" 644 root root <<<"${"$"}{rst_lib_text%$'\n'}"
+    [ "$3" = delete ] || rst_lib_mark "$1" "$2"
+    exec 8>&-
 }
 # rst_lib_mark HASH USER: USER uses version HASH and no other (under the lock).
 rst_lib_mark() {
@@ -119,7 +167,7 @@ rst_lib_release() {
  * values and stays in the command. A section a real script has that the library lacks
  * travels in the command, so a call is only ever made to the very text it replaces.
  */
-export function buildHostLibrary(role: string, samples: readonly (readonly string[])[]): HostLibrary {
+export function buildHostLibrary(role: string, samples: readonly (readonly string[])[], delivery: HostLibrary["delivery"] = "command"): HostLibrary {
     const count = new Map<string, Set<number>>();
     samples.forEach((scripts, i) => {
         for (const script of scripts) {
@@ -158,7 +206,8 @@ export function buildHostLibrary(role: string, samples: readonly (readonly strin
         ...heads,
         ...bodies,
     ].join("\n\n") + "\n";
-    const lib: HostLibrary = { role, hash: sha256(text).slice(0, 16), text, head: heads.join("\n\n"), functions };
+    const digest = sha256(text);
+    const lib: HostLibrary = { role, hash: digest.slice(0, 16), sha256: digest, delivery, text, head: heads.join("\n\n"), functions };
     builtLibraries.set(lib.hash, lib);
     return lib;
 }
@@ -184,6 +233,30 @@ function phaseCalls(lib: HostLibrary, script: string): string | undefined {
         calls.push(call ?? s);
     }
     return calls.join("\n");
+}
+
+/**
+ * The lines of an uploaded library's command that install it when missing: read the
+ * upload (the login user's file: not trusted), check its SHA-256, run it, and let it put
+ * itself in place and mark this command's use (rst_lib_put). Inline, as no library is
+ * there yet to call; the home lookup repeats rst_lib_upload's for that reason.
+ */
+function renderUploadInstall(lib: HostLibrary, user: string, installer: string): string {
+    // Inside a double-quoted message: a URN of a resource at the stack's root has none of these.
+    if (/["$`\\']/.test(installer)) throw new Error(`cannot quote the upload's URN ${installer} in a message`);
+    return String.raw`# shellcheck disable=SC2034 # read by the library's rst_lib_collect
+rst_lib_uploaded=1
+if [ ! -f "$rst_lib_file" ] || [ -L "$rst_lib_file" ] || [ ! -O "$rst_lib_file" ]; then
+    IFS=: read -r -a rst_pw <<<"$(getent passwd "${"$"}{SUDO_USER:-root}")"
+    rst_lib_text=$(cat -- "${"$"}{rst_pw[5]:-/nonexistent}/${hostLibraryUploadPath(lib.hash)}" 2>/dev/null && echo .) || rst_lib_text=""
+    rst_lib_text=${"$"}{rst_lib_text%.}
+    if [ "$(printf %s "$rst_lib_text" | sha256sum)" != "${lib.sha256}  -" ]; then
+        echo "reverse-ssh-tunnel: error: the script library $rst_lib_file is not on this host, and its upload ~${"$"}{SUDO_USER:-root}/${hostLibraryUploadPath(lib.hash)} is missing or not the version this command was made with; run: pulumi up --target-replace '${installer}'" >&2
+        exit 2
+    fi
+    eval "$rst_lib_text"
+    rst_lib_put ${lib.hash} ${user} "${"$"}{1:-}"
+fi`;
 }
 
 /** A mark's name on the host: the user's readable name and a hash of its full identity. */
@@ -214,10 +287,12 @@ rst_exit_hooks+=(rst_lib_release_on_success)`;
     const phase = (names: string, body: string) => `${names}) {\n${body}\n}\n;;`;
     // A delete that only releases its mark has nothing to do where the library is gone.
     const releaseOnly = scripts.delete === undefined || scripts.delete.trim() === "exit 0";
+    const uploaded = lib.delivery === "upload";
     return [
-        `# reverse-ssh-tunnel: \`bash -s -- create|update|delete\` runs one phase with the script library ${lib.hash} on this host (installed by ${installer}); data for it follows.`,
+        `# reverse-ssh-tunnel: \`bash -s -- create|update|delete\` runs one phase with the script library ${lib.hash} on this host (${uploaded ? "uploaded" : "installed"} by ${installer}); data for it follows.`,
         `rst_lib_file=${hostLibraryPath(lib.hash)}`,
         ...(releaseOnly ? ['[ "${1:-}" != delete ] || [ -e "$rst_lib_file" ] || exit 0'] : []),
+        ...(uploaded ? [renderUploadInstall(lib, user, installer)] : []),
         // Builtin tests only (no process): a regular file, not a link, owned by root.
         `# shellcheck source=/dev/null`,
         `if [ -f "$rst_lib_file" ] && [ ! -L "$rst_lib_file" ] && [ -O "$rst_lib_file" ]; then . "$rst_lib_file"; else echo "reverse-ssh-tunnel: error: the script library $rst_lib_file is missing on this host (removed by hand?); run: pulumi up --target-replace '${installer}'" >&2; exit 2; fi`,
@@ -271,19 +346,11 @@ export function renderLibraryInstallScript(lib: HostLibrary, user: string): stri
         LIBRARY_USE_FUNCTIONS,
         `rst_lib_hash=${lib.hash}
 rst_lib_user=${shQuote(user)}`,
-        String.raw`rst_lib_target=$rst_lib_dir/lib-$rst_lib_hash.sh
+        String.raw`rst_lib_text=$(base64 -d | gzip -dc && echo .) || rst_fail "cannot unpack the script library (the host needs base64 and gzip)"
+rst_lib_text=${"$"}{rst_lib_text%.}
+[ "$(printf %s "$rst_lib_text" | sha256sum | cut -c1-16)" = "$rst_lib_hash" ] || rst_fail "the script library does not match its hash $rst_lib_hash"
+rst_lib_put "$rst_lib_hash" "$rst_lib_user" create
 rst_lib_lock
-for rst_d in "$rst_lib_dir" "$rst_lib_dir/users"; do
-    [ ! -L "$rst_d" ] || rst_fail "$rst_d is a symbolic link; remove it (only root may create this directory)"
-done
-[ -d "$rst_lib_dir" ] || mkdir -m 0755 -- "$rst_lib_dir"
-[ "$(stat -c '%u' -- "$rst_lib_dir")" = 0 ] || rst_fail "$rst_lib_dir must be owned by root; remove it and run again"
-rst_lib_tmp=""
-rst_mktemp rst_lib_tmp
-base64 -d | gzip -dc >"$rst_lib_tmp" || rst_fail "cannot unpack the script library (the host needs base64 and gzip)"
-[ "$(sha256sum <"$rst_lib_tmp" | cut -c1-16)" = "$rst_lib_hash" ] || rst_fail "the script library does not match its hash $rst_lib_hash"
-rst_install_file "$rst_lib_target" 644 root root <"$rst_lib_tmp"
-rst_lib_mark "$rst_lib_hash" "$rst_lib_user"
 rst_lib_collect
 exec 8>&-`,
     );

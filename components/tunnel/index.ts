@@ -4,6 +4,7 @@ import { HostConnection, validateConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
 import { joinScripts } from "../shell/bundle";
 import { mainHostLibrary } from "../library/main";
+import { backupHostLibrary } from "../library/backup";
 import { TunnelKeyPair, TunnelKeyAlgorithm } from "../keypair";
 import { defaultServiceUser, defaultTunnelUser, ForwardSpec, PLACEHOLDER_KEY, renderSshClientConfig, servicePaths, TunnelService } from "../service";
 import { SshdMatchBlock, SshdPlacement } from "../sshd";
@@ -437,7 +438,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
         if (backup !== undefined) {
             const facts = remoteScript(
                 `${name}-backup-hostkeys`,
-                { connection: backup, connectionKey: "backup.connection", create: pulumi.output(s.loginUser).apply(renderReadBackupFactsScript), quiet: true },
+                { connection: backup, connectionKey: "backup.connection", create: pulumi.output(s.loginUser).apply(renderReadBackupFactsScript), quiet: true, library: backupHostLibrary },
                 { parent: this, ...retain },
             );
             const backupSshd = facts.stdout.apply((out) => [named(() => parseBackupSshd("backup sshd", out))] as const);

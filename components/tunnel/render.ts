@@ -162,10 +162,12 @@ export interface BackupSshd {
  */
 export function renderReadBackupFactsScript(loginUser: string): string {
     validateUserName("loginUser", loginUser);
-    return [
-        renderReadHostKeysScript().trimEnd(),
-        bash`rst_login=${shQuote(loginUser)}
-getent passwd "$rst_login" >/dev/null ||
+    // Sections (renderScript): the code is the same for every backup, so a backup's
+    // script library holds it and the command stores a call and the login name.
+    return renderScript(
+        READ_HOST_KEYS,
+        `rst_login=${shQuote(loginUser)}`,
+        bash`getent passwd "$rst_login" >/dev/null ||
     rst_fail "loginUser '$rst_login' does not exist on this backup, so 'ssh backup-<name>' from main could not log in; set loginUser to an account that exists here (Raspberry Pi OS has had no 'pi' account since 2022: the owner picks the first user)"
 rst_listen=""
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
@@ -196,7 +198,7 @@ printf '%s
         if (lp) print "# sshd 127.0.0.1", lp
         else if (fa) print "# sshd", fa, fp
     }'`,
-    ].join("\n\n") + "\n";
+    );
 }
 
 /** Parses the `# sshd HOST PORT` line of {@link renderReadBackupFactsScript}'s output. */
@@ -208,12 +210,15 @@ export function parseBackupSshd(key: string, out: string): BackupSshd {
 
 /** Script that prints the host's public host keys (read-only). */
 export function renderReadHostKeysScript(): string {
-    return renderScript(String.raw`found=0
+    return renderScript(READ_HOST_KEYS);
+}
+
+/** Prints the host's public host keys, one per line (`type base64`). */
+const READ_HOST_KEYS = String.raw`found=0
 for f in /etc/ssh/ssh_host_ed25519_key.pub /etc/ssh/ssh_host_ecdsa_key.pub /etc/ssh/ssh_host_rsa_key.pub; do
     if [ -r "$f" ]; then
         cut -d' ' -f1,2 <"$f"
         found=1
     fi
 done
-[ "$found" = 1 ] || rst_fail "no readable host keys in /etc/ssh"`);
-}
+[ "$found" = 1 ] || rst_fail "no readable host keys in /etc/ssh"`;

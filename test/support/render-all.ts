@@ -3,6 +3,7 @@ import { renderHealthCommand, renderHealthInstallScript, renderHealthRemoveScrip
 import { type TunnelServiceRenderArgs, renderKeyInstallScript, renderServiceInstallScript, renderServiceRemoveScript } from "../../components/service";
 import { renderSshdApplyScript, renderSshdRemoveScript } from "../../components/sshd";
 import { renderClientConfigInstallScript, renderClientConfigRemoveScript, renderReadHostKeysScript } from "../../components/tunnel";
+import { backupHostLibrary } from "../../components/library/backup";
 import { mainHostLibrary } from "../../components/library/main";
 import { expandLibraryBundle, renderLibraryBundle, renderLibraryInstallScript, renderLibraryReleaseScript } from "../../components/shell/hostLibrary";
 import { joinScripts } from "../../components/shell";
@@ -23,6 +24,12 @@ export const OWNER = "organization/rst-project/dev/pi";
 
 /** Every script the library renders, by name, for bash -n / shellcheck. */
 export function allScripts(): Record<string, string> {
+    const service = { ...SERVICE_ARGS, owner: OWNER };
+    const backupServiceBundle = renderLibraryBundle(backupHostLibrary(), "pi-service.0123456789ab", "urn:pulumi:dev::p::command:remote:CopyToRemote::backup-scripts-x", {
+        create: renderServiceInstallScript(service),
+        update: renderServiceInstallScript(service),
+        delete: renderServiceRemoveScript(service),
+    })!;
     const finalizeAndClient = joinScripts(
         renderAccountFinalizeScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, owner: OWNER }),
         renderClientConfigInstallScript({ name: "pi", port: 2222, backupHostKeys: [SAMPLE_KEY], owner: OWNER }),
@@ -71,6 +78,8 @@ export function allScripts(): Record<string, string> {
             update: renderAccountApplyScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, keepPreviousKey: true, owner: OWNER }),
             delete: renderAccountRevokeScript({ user: "tunnel-pi", listenPorts: [2222], owner: OWNER }),
         })!),
+        // A backup command as it runs (its lines that install the uploaded library: host-library.test.ts).
+        "library-bundle-backup-service": expandLibraryBundle(backupServiceBundle),
         // main's one command after the backup's service: the key finalizer, then the client config.
         "finalize-and-client-config": finalizeAndClient,
         "library-bundle-finalize-and-client-config": expandLibraryBundle(

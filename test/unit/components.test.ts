@@ -1,6 +1,11 @@
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeEach, describe, expect, it } from "vitest";
 import { MainHealthCheck } from "../../components/health";
+import { backupHostLibrary } from "../../components/library/backup";
+import { unpackBundle } from "../../components/shell";
 import { MAIN_DIAL_ERROR_LIMIT, readMainHostKeys, ReverseTunnel, ReverseTunnelArgs } from "../../components/tunnel";
 import { SAMPLE_KEY } from "../support/fixtures";
 import { FAKE_PRIVATE_KEY, installMocks, Registered, resolve, settle, stdinText, unwrap } from "../support/mocks";
@@ -129,6 +134,27 @@ describe("ReverseTunnel resource graph", () => {
         }
     });
 
+    it("uploads the backup's script library as a file asset (the state keeps its path and hash, not its text) that the backup commands check and call", async () => {
+        const uploads = r.seen.filter((x) => x.type === "command:remote:CopyToRemote");
+        expect(uploads.map((u) => u.name)).toEqual(["backup-scripts-192.168.1.20-22"]);
+        const up = uploads[0]!;
+        const lib = backupHostLibrary();
+        expect(unwrap(up.inputs.connection).hostKey).toBe(SAMPLE_KEY);
+        expect(unwrap(up.inputs.connection).host).toBe("192.168.1.20");
+        expect(up.inputs.remotePath).toBe(`.cache/reverse-ssh-tunnel/lib-${lib.hash}.sh`);
+        const file = (await up.inputs.source?.path) as string;
+        expect(path.isAbsolute(file)).toBe(true);
+        expect(createHash("sha256").update(fs.readFileSync(file)).digest("hex")).toBe(lib.sha256);
+        expect((fs.statSync(path.dirname(file)).mode & 0o077).toString(8)).toBe("0");
+        for (const name of ["pi-backup-hostkeys", "pi-tunnel-key", "pi-service"]) {
+            const stdin = unpackBundle(String(unwrap(commands(r.seen).find((c) => c.name === name)?.inputs.stdin))).bundle;
+            expect(stdin, name).toContain(`rst_lib_file=/usr/local/lib/reverse-ssh-tunnel/lib-${lib.hash}.sh`);
+            expect(stdin, name).toContain(`!= "${lib.sha256}  -"`);
+            // Calls, not the code: the prelude is not in the command.
+            expect(stdin, name).not.toContain("rst_private_dir() {");
+        }
+    });
+
     it("orders sshd policy -> account -> backup service -> main client config (so destroy revokes the account before touching sshd)", () => {
         const deps = (name: string) => (r.children.find((c) => c.name === name)?.opts.dependsOn ?? []) as any[];
         const depNames = (name: string) => ([] as any[]).concat(deps(name)).map((d) => d.__name);
@@ -139,7 +165,8 @@ describe("ReverseTunnel resource graph", () => {
         expect(([] as any[]).concat(account?.opts.dependsOn)[0].constructor.name).toBe("SshdMatchBlock");
         const service = r.children.find((c) => c.type === "reverse-ssh-tunnel:index:TunnelService");
         expect(([] as any[]).concat(service?.opts.dependsOn)[0].constructor.name).toBe("TunnelAccount");
-        expect(depNames("pi-service")).toEqual(["pi-tunnel-key"]);
+        // And the backup library's upload, which each backup command installs from.
+        expect(depNames("pi-service")).toEqual(["pi-tunnel-key", "backup-scripts-192.168.1.20-22"]);
         expect(([] as any[]).concat(r.children.find((c) => c.name === "pi-client-config")?.opts.dependsOn)[0].constructor.name).toBe("TunnelService");
     });
 

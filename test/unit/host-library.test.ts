@@ -16,6 +16,7 @@ import { joinScripts, librarySection, renderBundle, renderScript } from "../../c
 import {
     buildHostLibrary,
     HOST_LIBRARY_DIR,
+    HOST_LIBRARY_UPLOAD_DIR,
     HostLibrary,
     packLibrary,
     renderLibraryBundle,
@@ -142,5 +143,78 @@ describe("host script library", () => {
         const lib = buildHostLibrary("test-join", [[first, second], [renderScript(defs, "rst_who=c", 'rst_hello "$rst_who"', "echo done")]]);
         const bundle = renderLibraryBundle(lib, "joined", "urn:test:installer", { create: joined, update: joined })!;
         expect(bundle).not.toContain("rst_hello() {");
+    });
+});
+
+describe("uploaded host script library (a backup's)", () => {
+    // The upload directory is relative to the login user's home (root's, here): moved
+    // under the test's directory by climbing out of the home first.
+    const upDir = path.join(root, "up");
+    const movedUp = (text: string) => moved(text).replaceAll(HOST_LIBRARY_UPLOAD_DIR, `../../../../../../../..${upDir}`);
+    function relocateUp(lib: HostLibrary) {
+        const text = movedUp(lib.text);
+        const sha = createHash("sha256").update(text).digest("hex");
+        const hash = sha.slice(0, 16);
+        const fix = (s: string) => movedUp(s).replaceAll(lib.sha256, sha).replaceAll(lib.hash, hash);
+        return { hash, text, fix };
+    }
+    const u1 = buildHostLibrary("test-up", [[greet("a")], [greet("b")]], "upload");
+    const u2 = buildHostLibrary("test-up", [[greet("a"), renderScript("echo extra")], [greet("b"), renderScript("echo extra")]], "upload");
+    const q1 = relocateUp(u1);
+    const q2 = relocateUp(u2);
+    const upCommand = (q: typeof q1, lib: HostLibrary, user: string) => q.fix(renderLibraryBundle(lib, user, "urn:test:upload", { create: greet("c"), update: greet("u"), delete: greet("gone") })!);
+    const upFiles = () => (fs.existsSync(upDir) ? fs.readdirSync(upDir).sort() : []);
+
+    it("a command installs its version from the upload once the upload's SHA-256 matches, then runs as a call", () => {
+        fs.mkdirSync(upDir, { recursive: true });
+        fs.writeFileSync(path.join(upDir, `lib-${q1.hash}.sh`), q1.text);
+        const r = bash("create", upCommand(q1, u1, "cmd1"));
+        expect(r.stderr).toBe("");
+        expect(r.stdout).toBe("hello c\ndone\n");
+        expect(r.status).toBe(0);
+        expect(files()).toEqual([`lib-${q1.hash}.sh`, `users/${q1.hash}/cmd1`]);
+        expect(fs.readFileSync(path.join(libDir, `lib-${q1.hash}.sh`), "utf8")).toBe(q1.text);
+        expect(fs.statSync(path.join(libDir, `lib-${q1.hash}.sh`)).mode & 0o777).toBe(0o644);
+        // A second command finds it installed.
+        expect(bash("create", upCommand(q1, u1, "cmd2")).status).toBe(0);
+        expect(files()).toEqual([`lib-${q1.hash}.sh`, `users/${q1.hash}/cmd1`, `users/${q1.hash}/cmd2`]);
+    });
+
+    it("the lines that install the upload pass shellcheck", () => {
+        const bundle = upCommand(q1, u1, "cmd1");
+        const file = path.join(root, "upload-head.sh");
+        fs.writeFileSync(file, `#!/bin/bash\n${bundle.slice(0, bundle.indexOf('case "\${1:-}" in'))}`);
+        const r = spawnSync("shellcheck", ["--shell=bash", "--severity=style", file], { encoding: "utf8" });
+        expect(r.error, "shellcheck must be installed").toBeUndefined();
+        expect(r.stdout).toBe("");
+        expect(r.status).toBe(0);
+    });
+
+    it("an upload that is not the version the command was made with is refused before any change, naming the upload to replace", () => {
+        // Version 2's upload holds version 1's text (a stale or altered file).
+        fs.writeFileSync(path.join(upDir, `lib-${q2.hash}.sh`), q1.text);
+        const r = bash("update", upCommand(q2, u2, "cmd1"));
+        expect(r.status).toBe(2);
+        expect(r.stdout).toBe("");
+        expect(r.stderr).toContain("is missing or not the version this command was made with");
+        expect(r.stderr).toContain("pulumi up --target-replace 'urn:test:upload'");
+        expect(files()).toEqual([`lib-${q1.hash}.sh`, `users/${q1.hash}/cmd1`, `users/${q1.hash}/cmd2`]);
+        fs.rmSync(path.join(upDir, `lib-${q2.hash}.sh`));
+        expect(bash("update", upCommand(q2, u2, "cmd1")).status).toBe(2);
+    });
+
+    it("an upgrade installs the new version from its upload; the last release removes the versions, their uploads and the upload directory", () => {
+        fs.writeFileSync(path.join(upDir, `lib-${q2.hash}.sh`), q2.text);
+        expect(bash("update", upCommand(q2, u2, "cmd1")).status).toBe(0);
+        expect(files()).toEqual([`lib-${q1.hash}.sh`, `lib-${q2.hash}.sh`, `users/${q1.hash}/cmd2`, `users/${q2.hash}/cmd1`].sort());
+        // Version 1 goes with its last user, and its upload with it.
+        expect(bash("delete", upCommand(q1, u1, "cmd2")).status).toBe(0);
+        expect(files()).toEqual([`lib-${q2.hash}.sh`, `users/${q2.hash}/cmd1`]);
+        expect(upFiles()).toEqual([`lib-${q2.hash}.sh`]);
+        const last = bash("delete", upCommand(q2, u2, "cmd1"));
+        expect(last.stdout).toBe("hello gone\ndone\n");
+        expect(last.status).toBe(0);
+        expect(fs.existsSync(libDir)).toBe(false);
+        expect(fs.existsSync(upDir)).toBe(false);
     });
 });
