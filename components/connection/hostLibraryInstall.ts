@@ -76,7 +76,9 @@ export function hostLibraryInstall(
  */
 export function localLibraryFile(lib: HostLibrary): string {
     const cache = process.env.XDG_CACHE_HOME !== undefined && path.isAbsolute(process.env.XDG_CACHE_HOME) ? process.env.XDG_CACHE_HOME : path.join(os.homedir(), ".cache");
-    const dir = path.join(cache, "reverse-ssh-tunnel");
+    // Not the directory uploads land in on a host: where this machine is itself a backup
+    // reached as the same user, the upload would overwrite its own source while reading it.
+    const dir = path.join(cache, "reverse-ssh-tunnel", "scripts");
     const file = path.join(dir, `lib-${lib.hash}.sh`);
     try {
         if (fs.readFileSync(file, "utf8") === lib.text) return file;

@@ -12,6 +12,8 @@ import { renderServiceRemoveScript } from "../support/internals";
 import { HEALTH_COMMAND_PATH } from "../../components/health/render";
 import { OWNER_LINE_PREFIX, stackOwnerPrefix } from "../../components/ownership/render";
 import { HOST_LIBRARY_DIR, libraryUserId } from "../../components/shell/hostLibrary";
+import { backupHostLibrary } from "../../components/library/backup";
+import { ADMIN_USER as BACKUP_ADMIN } from "../../lab/provision";
 import { runScript } from "../support/apply";
 import { changes, cliEnd, cliVersions, openStack, setStackConfig } from "../support/engine";
 import { keyRefused, sh, tunnelWorks, waitFor, writeReport } from "../support/hosts";
@@ -42,6 +44,7 @@ describe.sequential(`pulumi up / destroy under the real engine (${cliEnd()} CLI)
         await stack?.destroy({ continueOnError: true }).catch(() => undefined);
         // The compromised box kept its files (retained on delete); the next test file needs it clean.
         await runScript("backup1", renderServiceRemoveScript({ name: "pi" }), { lab });
+        await sh("backup1", `rm -rf ${HOST_LIBRARY_DIR} ~${BACKUP_ADMIN}/.cache/reverse-ssh-tunnel`).catch(() => undefined);
         writeReport(`engine-timings-${cliEnd()}-cli.json`, figures);
     });
 
@@ -71,6 +74,19 @@ describe.sequential(`pulumi up / destroy under the real engine (${cliEnd()} CLI)
         for (const id of ours) expect(listing, id).toContain(id);
         libraryMarks.push(...ours, ...listing.filter((l) => l.startsWith("main-scripts-")));
         expect(libraryMarks).toHaveLength(4);
+    });
+
+    it("the backup's commands run its script library, installed from the upload (checked against its SHA-256), each marking its use", async () => {
+        const listing = (await sh("backup1", `cd ${HOST_LIBRARY_DIR} && ls lib-*.sh && stat -c '%a %U' . lib-*.sh && ls users/*/ && sha256sum lib-*.sh`)).trim().split("\n");
+        const libs = listing.filter((l) => /^lib-[0-9a-f]{16}\.sh$/.test(l));
+        expect(libs).toEqual([`lib-${backupHostLibrary().hash}.sh`]);
+        expect(listing.filter((l) => /^\d+ \w+$/.test(l))).toEqual(["755 root", "644 root"]);
+        const prefix = stackOwnerPrefix("organization", "reverse-ssh-tunnel", stack.name);
+        for (const n of ["pi-backup-hostkeys", "pi-tunnel-key", "pi-service"]) expect(listing, n).toContain(libraryUserId(`${prefix}${n}`, n));
+        expect(listing).toContain(`${backupHostLibrary().sha256}  ${libs[0]}`);
+        // The upload is the admin account's file, with the same text.
+        const upload = (await sh("backup1", `sha256sum ~${BACKUP_ADMIN}/.cache/reverse-ssh-tunnel/${libs[0]}`)).trim().split(" ")[0];
+        expect(upload).toBe(backupHostLibrary().sha256);
     });
 
     it("a second up changes nothing; preview is clean", async () => {
@@ -108,6 +124,8 @@ describe.sequential(`pulumi up / destroy under the real engine (${cliEnd()} CLI)
         expect((await sh(lab.main, "pgrep -u tunnel-garage | wc -l; ss -Hltn 'sport = :2223' | wc -l")).trim()).toBe("0\n0");
         expect(keyRefused(lab, "tunnel-garage", garageKey)).toBe(true);
         expect((await sh("backup2", "ls /etc/reverse-ssh-tunnel 2>/dev/null | wc -l")).trim()).toBe("0");
+        // Its script library and the upload went with their last user.
+        expect((await sh("backup2", `ls -d ${HOST_LIBRARY_DIR} ~${BACKUP_ADMIN}/.cache/reverse-ssh-tunnel 2>/dev/null | wc -l`)).trim()).toBe("0");
         // pi's ssh process never restarted.
         expect((await sh("backup1", "systemctl show -P MainPID reverse-ssh-tunnel-pi")).trim()).toBe(piPid);
         expect(await tunnelWorks(lab.main, "pi", "backup1")).toBe(true);
