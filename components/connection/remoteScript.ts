@@ -39,6 +39,18 @@ export interface RemoteScriptArgs {
      * instead of the code. Default: none, the command carries its whole scripts.
      */
     readonly library?: () => HostLibrary;
+    /**
+     * The host is out of reach when this command's delete would run (a backup reached
+     * through the tunnel that an earlier delete removes): no delete at all, and its
+     * library mark is released by the command named in that one's `releasesMarksOf`.
+     * Default false.
+     */
+    readonly unreachableOnDelete?: boolean;
+    /**
+     * Resource names of commands on the same host whose library marks this command's
+     * successful delete releases besides its own (see `unreachableOnDelete`). Default none.
+     */
+    readonly releasesMarksOf?: readonly string[];
 }
 
 /**
@@ -61,7 +73,7 @@ export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.
         .all([args.create, args.update ?? args.create, args.delete ?? "exit 0", args.stdin ?? args.publicData ?? "", install?.resource.urn])
         .apply(([create, update, del, data, installer]) => {
             const scripts = { create, update, delete: del };
-            const calls = install === undefined ? undefined : renderLibraryBundle(install.library, libraryUserOf(name), installer!, scripts);
+            const calls = install === undefined ? undefined : renderLibraryBundle(install.library, libraryUserOf(name), installer!, scripts, (args.releasesMarksOf ?? []).map(libraryUserOf));
             return packBundle(calls ?? renderBundle(scripts)) + data;
         });
     // The login user (maybe an Output) decides between bash and sudo. Taken from the
@@ -74,8 +86,9 @@ export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.
             connection: toCommandConnection(args.connectionKey, args.connection),
             create: phase("create"),
             update: phase("update"),
-            // A command calling the library runs a delete in any case: it releases its mark.
-            ...(args.delete !== undefined || install !== undefined ? { delete: phase("delete") } : {}),
+            // A command calling the library runs a delete in any case: it releases its mark
+            // (unless its host is out of reach by then: another command releases it).
+            ...(args.delete !== undefined || (install !== undefined && args.unreachableOnDelete !== true) ? { delete: phase("delete") } : {}),
             stdin: args.stdin !== undefined ? pulumi.secret(bundle) : bundle,
             ...(args.triggers !== undefined ? { triggers: args.triggers } : {}),
             addPreviousOutputInEnv: false,

@@ -129,6 +129,7 @@ export class TunnelService extends pulumi.ComponentResource {
                 sensitive: true,
                 triggers: [plain.name],
                 library: backupHostLibrary,
+                unreachableOnDelete: viaTunnel,
             },
             { parent: this, ...retain },
         );
@@ -150,6 +151,9 @@ export class TunnelService extends pulumi.ComponentResource {
                 delete: remove,
                 triggers: [plain.name],
                 library: backupHostLibrary,
+                // Through the tunnel, the last delete that reaches the backup: it releases the
+                // library marks of the key and of ReverseTunnel's host-key read too.
+                ...(viaTunnel ? { releasesMarksOf: [`${name}-tunnel-key`, `${name}-backup-hostkeys`] } : {}),
             },
             { parent: this, dependsOn: [key], ...retain },
         );

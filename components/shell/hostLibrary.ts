@@ -154,9 +154,15 @@ rst_lib_use() {
     rst_lib_collect
     exec 8>&-
 }
+# rst_lib_release USER...: the users' marks go, of whichever version each marks.
 rst_lib_release() {
+    local user mark
     rst_lib_lock
-    rm -f -- "$rst_lib_dir/users/$1/$2"
+    for user in "$@"; do
+        for mark in "$rst_lib_dir"/users/*/"$user"; do
+            [ ! -e "$mark" ] || rm -f -- "$mark"
+        done
+    done
     rst_lib_collect
     exec 8>&-
 }`);
@@ -269,12 +275,17 @@ export function libraryUserId(identity: string, name: string): string {
  * (refusing a missing file with the way to reinstall it), marks its use on create and
  * update, and releases it after a successful delete. Undefined when a phase was not
  * made by `renderScript`: the caller then sends the whole scripts.
+ *
+ * @param alsoRelease - marks the successful delete releases besides its own: those of
+ *   commands whose host is out of reach by the time their delete would run (a backup
+ *   reached through the tunnel this command's delete removes). Default none.
  */
 export function renderLibraryBundle(
     lib: HostLibrary,
     user: string,
     installer: string,
     scripts: { create: string; update: string; delete?: string },
+    alsoRelease: readonly string[] = [],
 ): string | undefined {
     if (!/^[A-Za-z0-9._-]+$/.test(user)) throw new Error(`invalid library user id ${JSON.stringify(user)}`);
     const create = phaseCalls(lib, scripts.create);
@@ -282,7 +293,8 @@ export function renderLibraryBundle(
     const del = scripts.delete === undefined ? "exit 0" : phaseCalls(lib, scripts.delete);
     if (create === undefined || update === undefined || del === undefined) return undefined;
     const use = `rst_lib_use ${lib.hash} ${user}`;
-    const release = `rst_lib_release_on_success() { [ "$1" != 0 ] || rst_lib_release ${lib.hash} ${user}; }
+    for (const u of alsoRelease) if (!/^[A-Za-z0-9._-]+$/.test(u)) throw new Error(`invalid library user id ${JSON.stringify(u)}`);
+    const release = `rst_lib_release_on_success() { [ "$1" != 0 ] || rst_lib_release ${[user, ...alsoRelease].join(" ")}; }
 rst_exit_hooks+=(rst_lib_release_on_success)`;
     const phase = (names: string, body: string) => `${names}) {\n${body}\n}\n;;`;
     // A delete that only releases its mark has nothing to do where the library is gone.

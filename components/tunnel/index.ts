@@ -438,7 +438,15 @@ export class ReverseTunnel extends pulumi.ComponentResource {
         if (backup !== undefined) {
             const facts = remoteScript(
                 `${name}-backup-hostkeys`,
-                { connection: backup, connectionKey: "backup.connection", create: pulumi.output(s.loginUser).apply(renderReadBackupFactsScript), quiet: true, library: backupHostLibrary },
+                {
+                    connection: backup,
+                    connectionKey: "backup.connection",
+                    create: pulumi.output(s.loginUser).apply(renderReadBackupFactsScript),
+                    quiet: true,
+                    library: backupHostLibrary,
+                    // Through the tunnel, the service's delete (which removes it) releases this one's mark.
+                    unreachableOnDelete: backup.proxy !== undefined,
+                },
                 { parent: this, ...retain },
             );
             const backupSshd = facts.stdout.apply((out) => [named(() => parseBackupSshd("backup sshd", out))] as const);

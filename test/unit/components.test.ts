@@ -228,6 +228,15 @@ describe("ReverseTunnel options", () => {
         const r = await build({ ...ARGS, backup: { host: "localhost", port: 2222, user: "pi", hostKey: SAMPLE_KEY, proxy: ARGS.main } });
         const svc = commands(r.seen).find((c) => c.name === "pi-service");
         expect(unwrap(svc?.inputs.connection).proxy.host).toBe("203.0.113.10");
+        // The service's delete removes the tunnel: the last delete that reaches the backup.
+        // The key and the host-key read run none; the service's releases their library marks.
+        const del = (name: string) => commands(r.seen).find((c) => c.name === name)?.inputs.delete;
+        expect(del("pi-backup-hostkeys")).toBeUndefined();
+        expect(del("pi-tunnel-key")).toBeUndefined();
+        expect(String(unwrap(del("pi-service")))).toContain("delete");
+        const bundle = unpackBundle(String(unwrap(svc?.inputs.stdin))).bundle;
+        const release = /rst_lib_release (.*); \}/.exec(bundle)?.[1]?.split(" ").map((u) => u.replace(/\.[0-9a-f]{12}$/, ""));
+        expect(release).toEqual(["pi-service", "pi-tunnel-key", "pi-backup-hostkeys"]);
     });
 
     it.each([

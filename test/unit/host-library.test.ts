@@ -211,7 +211,11 @@ describe("uploaded host script library (a backup's)", () => {
         expect(bash("delete", upCommand(q1, u1, "cmd2")).status).toBe(0);
         expect(files()).toEqual([`lib-${q2.hash}.sh`, `users/${q2.hash}/cmd1`]);
         expect(upFiles()).toEqual([`lib-${q2.hash}.sh`]);
-        const last = bash("delete", upCommand(q2, u2, "cmd1"));
+        // A command whose host is out of reach at its delete (through the tunnel) is released by the one that removes the tunnel.
+        expect(bash("create", upCommand(q2, u2, "cmd3")).status).toBe(0);
+        expect(files()).toContain(`users/${q2.hash}/cmd3`);
+        const releasing = q2.fix(renderLibraryBundle(u2, "cmd1", "urn:test:upload", { create: greet("c"), update: greet("u"), delete: greet("gone") }, ["cmd3"])!);
+        const last = bash("delete", releasing);
         expect(last.stdout).toBe("hello gone\ndone\n");
         expect(last.status).toBe(0);
         expect(fs.existsSync(libDir)).toBe(false);
