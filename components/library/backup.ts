@@ -1,12 +1,8 @@
 import { renderKeyInstallScript, renderServiceInstallScript, renderServiceRemoveScript } from "../service/render";
 import { buildHostLibrary, HostLibrary } from "../shell/hostLibrary";
 import { renderReadBackupFactsScript } from "../tunnel/render";
+import { SAMPLE_KEYS } from "./main";
 
-/** Two unrelated host keys of main for the samples (only their text differs). */
-const SAMPLE_MAIN_KEYS = [
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB",
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIC",
-] as const;
 
 /**
  * The scripts a tunnel runs on its backup, rendered for two made-up backups, each
@@ -22,7 +18,7 @@ function backupSamples(i: 0 | 1): string[] {
             mainHost: ["main.example.org", "192.0.2.7"][i]!,
             mainPort: [22, 2222][i]!,
             tunnelUser: `tunnel-${name}`,
-            mainHostKeys: [SAMPLE_MAIN_KEYS[i]!],
+            mainHostKeys: [SAMPLE_KEYS[i]!],
             forwards: [[{ remotePort: 2201 }], [{ remotePort: 2302, localPort: 2022 }, { remotePort: 2303, localPort: 80 }]][i]!,
             viaTunnel,
             owner,

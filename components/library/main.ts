@@ -3,8 +3,8 @@ import { buildHostLibrary, HostLibrary } from "../shell/hostLibrary";
 import { renderSshdApplyScript, renderSshdRemoveScript } from "../sshd/render";
 import { renderClientConfigInstallScript, renderClientConfigRemoveScript } from "../tunnel/render";
 
-/** Two unrelated public keys for the samples (only their text differs). */
-const SAMPLE_KEYS = [
+/** Two unrelated public keys for the samples of a host library (only their text differs). */
+export const SAMPLE_KEYS = [
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB",
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIC",
 ] as const;
