@@ -50,8 +50,9 @@ const backup = (k: number) => ({ name: `f${k}`, lab: `backup${k}`, tunnelPort: 2
 
 /**
  * State bytes per backup by kind of resource: a backup's resources are named
- * `f<k>-<kind>` (or `f<k>` for its components, told apart by type); everything else
- * is shared by the stack's backups and counted as "shared: <type>". `stdin` is the
+ * `f<k>-<kind>` (or `f<k>` for its components, told apart by type), its library upload
+ * `backup-scripts-<host>`; everything else is shared by the stack's backups and counted
+ * as "shared: <type>". `stdin` is the
  * part of a record that is the command's stdin (input and output copies).
  */
 function stateByKind(deployments: readonly unknown[], backups: number): Map<string, { bytes: number; stdin: number }> {
@@ -61,7 +62,8 @@ function stateByKind(deployments: readonly unknown[], backups: number): Map<stri
             const name = String(r.urn).split("::").at(-1)!;
             const type = String(r.type).split(":").at(-1)!;
             const m = /^f[0-9]+(?:-(.+))?$/.exec(name);
-            const kind = m === null ? `shared: ${type}` : (m[1] ?? `component ${type}`);
+            // A backup's library upload is named after its host, one per backup.
+            const kind = name.startsWith("backup-scripts-") ? "backup-scripts (library upload)" : m === null ? `shared: ${type}` : (m[1] ?? `component ${type}`);
             const stdin = JSON.stringify(r.inputs?.stdin ?? "").length - 2 + JSON.stringify(r.outputs?.stdin ?? "").length - 2;
             const e = out.get(kind) ?? { bytes: 0, stdin: 0 };
             e.bytes += JSON.stringify(r).length / backups;
