@@ -31,12 +31,14 @@ export function libraryUserOf(resourceName: string): string {
 }
 
 /**
- * The install command of `library` on the host `connection` reaches, made on the first
- * request of this run and shared by every later one (one per host and stack, at the
- * stack's root: no tunnel's removal moves it). Undefined when the host is not a plain
- * value yet (an Output): the commands on it then carry their whole scripts.
+ * The delivery of `library` to the host `connection` reaches (its install command, or
+ * the upload of an uploaded library), made on the first request of this run and shared
+ * by every later one (one per host and stack, at the stack's root: no tunnel's removal
+ * moves it). Undefined when the host is not a plain value yet (an Output): the commands
+ * on it then carry their whole scripts.
  *
- * @param install - creates the install command (remoteScript, passed in to keep modules acyclic).
+ * @param connectionKey - setting name of the connection, for error messages.
+ * @param install - creates the install command (remoteScript, passed in to keep modules acyclic); not used for an uploaded library.
  */
 export function hostLibraryInstall(
     library: () => HostLibrary,

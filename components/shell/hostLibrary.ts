@@ -81,8 +81,9 @@ export function hostLibraryUploadPath(hash: string): string {
 const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
 
 /**
- * The functions that keep track of who uses a library version, shared by the library
- * (its users mark and release it) and the script installing it. A mark is an empty
+ * The functions that keep track of who uses a library version and put a version in
+ * place, shared by the library (its users mark and release it; an uploaded one installs
+ * itself) and the script installing it. A mark is an empty
  * file `users/HASH/USER`; a version without marks is removed with its directory. A
  * lock in the root-only state directory orders marks and removals (fd 8: the scopes of
  * rst_lock use fd 9 and may be held at the same time).

@@ -33,12 +33,13 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 /** The text with the library's and the state directory's paths moved under `root`. */
 const moved = (text: string) => text.replaceAll(HOST_LIBRARY_DIR, libDir).replaceAll("/run/reverse-ssh-tunnel", stateDir);
 
-/** A library as the test installs it: moved paths, hence its own hash (replaced wherever the original appears). */
-function relocate(lib: HostLibrary) {
-    const text = moved(lib.text);
-    const hash = createHash("sha256").update(text).digest("hex").slice(0, 16);
-    const fix = (s: string) => moved(s).replaceAll(lib.hash, hash);
-    return { hash, fix, data: packLibrary({ ...lib, text }) };
+/** A library as the test installs it: moved paths, hence its own hashes (replaced wherever the originals appear). */
+function relocate(lib: HostLibrary, move: (text: string) => string = moved) {
+    const text = move(lib.text);
+    const sha = createHash("sha256").update(text).digest("hex");
+    const hash = sha.slice(0, 16);
+    const fix = (s: string) => move(s).replaceAll(lib.sha256, sha).replaceAll(lib.hash, hash);
+    return { hash, text, fix, data: packLibrary({ ...lib, text }) };
 }
 
 const bash = (phase: string, stdin: string) => spawnSync("bash", ["-s", "--", phase], { input: stdin, encoding: "utf8" });
@@ -151,13 +152,7 @@ describe("uploaded host script library (a backup's)", () => {
     // under the test's directory by climbing out of the home first.
     const upDir = path.join(root, "up");
     const movedUp = (text: string) => moved(text).replaceAll(HOST_LIBRARY_UPLOAD_DIR, `../../../../../../../..${upDir}`);
-    function relocateUp(lib: HostLibrary) {
-        const text = movedUp(lib.text);
-        const sha = createHash("sha256").update(text).digest("hex");
-        const hash = sha.slice(0, 16);
-        const fix = (s: string) => movedUp(s).replaceAll(lib.sha256, sha).replaceAll(lib.hash, hash);
-        return { hash, text, fix };
-    }
+    const relocateUp = (lib: HostLibrary) => relocate(lib, movedUp);
     const u1 = buildHostLibrary("test-up", [[greet("a")], [greet("b")]], "upload");
     const u2 = buildHostLibrary("test-up", [[greet("a"), renderScript("echo extra")], [greet("b"), renderScript("echo extra")]], "upload");
     const q1 = relocateUp(u1);
