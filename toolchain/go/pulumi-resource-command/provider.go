@@ -130,11 +130,9 @@ func (p *commandProvider) Check(_ context.Context, req *pulumirpc.CheckRequest) 
 				failures = append(failures, &pulumirpc.CheckFailure{Property: k, Reason: "missing required property"})
 			}
 		}
-		// An unknown source (preview) is checked once it is known.
-		if _, ok := news["source"]; ok {
-			if src, isKnown := sourceOf(news); isKnown {
-				failures = append(failures, checkSource(src)...)
-			}
+		// A missing source is reported above; an unknown one (preview) is checked once known.
+		if src, isKnown := sourceOf(news); isKnown {
+			failures = append(failures, checkSource(src)...)
 		}
 	}
 	// Keep only known keys so that state does not carry unrelated values.
