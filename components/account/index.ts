@@ -69,6 +69,56 @@ export interface TunnelAccountArgs {
     readonly adopt?: boolean;
 }
 
+/** Type token of {@link TunnelAccount}. */
+export const TUNNEL_ACCOUNT_TYPE = "reverse-ssh-tunnel:index:TunnelAccount";
+
+/** What {@link tunnelAccountCommand} makes: the command and the finalizer's script. */
+export interface TunnelAccountParts {
+    /** The remote command that owns the account. */
+    readonly command: command.remote.Command;
+    /** The script that leaves exactly the current key(s) authorized (see TunnelAccount). */
+    readonly finalizeCommand: pulumi.Output<string>;
+}
+
+/**
+ * The command that owns a tunnel account (see {@link TunnelAccount}), made with `opts`
+ * (its parent and aliases), and the finalizer's script. ReverseTunnel makes it as its
+ * own child: a component around one command costs the engine three checkpoint writes
+ * per tunnel and up.
+ */
+export function tunnelAccountCommand(name: string, args: TunnelAccountArgs, opts: pulumi.CustomResourceOptions): TunnelAccountParts {
+    const plain = {
+        user: args.user,
+        listenPorts: args.listenPorts,
+        ...(args.expiry !== undefined ? { expiry: args.expiry } : {}),
+        ...(args.allowedSources !== undefined ? { allowedSources: args.allowedSources } : {}),
+        ...(args.description !== undefined ? { description: args.description } : {}),
+        owner: ownerOf(name, args.owner),
+        ...(args.adopt === true ? { adopt: true } : {}),
+    };
+    // Fail at construction (preview) on bad plain input, before any host is touched.
+    const revoke = renderAccountRevokeScript(plain);
+    renderKeyOptions({ ...plain, publicKey: "" });
+    const keys = pulumi.all([args.publicKey, args.additionalPublicKeys ?? []]);
+    const render = (keepPreviousKey: boolean) =>
+        keys.apply(([publicKey, additionalPublicKeys]) => renderAccountApplyScript({ ...plain, publicKey, additionalPublicKeys, keepPreviousKey }));
+    const cmd = remoteScript(
+        `${name}-account`,
+        {
+            connection: args.connection,
+            connectionKey: "main.connection",
+            create: render(false),
+            // On update (e.g. a new key) the old key stays until finalizeKeys runs.
+            update: render(args.overlapKeysOnUpdate === true),
+            delete: revoke,
+            triggers: [args.user],
+            library: mainHostLibrary,
+        },
+        opts,
+    );
+    return { command: cmd, finalizeCommand: keys.apply(([publicKey, additionalPublicKeys]) => renderAccountFinalizeScript({ ...plain, publicKey, additionalPublicKeys })) };
+}
+
 /**
  * The tunnel-only account on main and its root-owned, restricted authorized key.
  * Deleting it is the revocation: key gone, account expired, live sessions killed
@@ -86,38 +136,9 @@ export class TunnelAccount extends pulumi.ComponentResource {
     readonly finalizeCommand: pulumi.Output<string>;
 
     constructor(name: string, args: TunnelAccountArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("reverse-ssh-tunnel:index:TunnelAccount", name, {}, opts);
-        const plain = {
-            user: args.user,
-            listenPorts: args.listenPorts,
-            ...(args.expiry !== undefined ? { expiry: args.expiry } : {}),
-            ...(args.allowedSources !== undefined ? { allowedSources: args.allowedSources } : {}),
-            ...(args.description !== undefined ? { description: args.description } : {}),
-            owner: ownerOf(name, args.owner),
-            ...(args.adopt === true ? { adopt: true } : {}),
-        };
-        // Fail at construction (preview) on bad plain input, before any host is touched.
-        const revoke = renderAccountRevokeScript(plain);
-        renderKeyOptions({ ...plain, publicKey: "" });
-        const keys = pulumi.all([args.publicKey, args.additionalPublicKeys ?? []]);
-        const render = (keepPreviousKey: boolean) =>
-            keys.apply(([publicKey, additionalPublicKeys]) => renderAccountApplyScript({ ...plain, publicKey, additionalPublicKeys, keepPreviousKey }));
+        super(TUNNEL_ACCOUNT_TYPE, name, {}, opts);
         this.user = pulumi.output(args.user);
-        this.command = remoteScript(
-            `${name}-account`,
-            {
-                connection: args.connection,
-                connectionKey: "main.connection",
-                create: render(false),
-                // On update (e.g. a new key) the old key stays until finalizeKeys runs.
-                update: render(args.overlapKeysOnUpdate === true),
-                delete: revoke,
-                triggers: [args.user],
-                library: mainHostLibrary,
-            },
-            { parent: this },
-        );
-        this.finalizeCommand = keys.apply(([publicKey, additionalPublicKeys]) => renderAccountFinalizeScript({ ...plain, publicKey, additionalPublicKeys }));
+        ({ command: this.command, finalizeCommand: this.finalizeCommand } = tunnelAccountCommand(name, args, { parent: this }));
         // finalizeCommand stays a property only: as a registered output the state would
         // hold a copy of the script (~11 kB) for every backup.
         this.registerOutputs({ user: this.user });

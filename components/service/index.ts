@@ -84,6 +84,85 @@ export interface TunnelServiceArgs {
     readonly adopt?: boolean;
 }
 
+/** Type token of {@link TunnelService}. */
+export const TUNNEL_SERVICE_TYPE = "reverse-ssh-tunnel:index:TunnelService";
+
+/** What {@link tunnelServiceCommands} makes. */
+export interface TunnelServiceParts {
+    /** The command that installs the tunnel key. */
+    readonly key: command.remote.Command;
+    /** The command that installs and starts the unit (after the key). */
+    readonly command: command.remote.Command;
+}
+
+/**
+ * The commands of a {@link TunnelService}, made with `opts` (their parent and aliases).
+ * ReverseTunnel makes them as its own children: a component around them costs the
+ * engine three checkpoint writes per tunnel and up.
+ */
+export function tunnelServiceCommands(name: string, args: TunnelServiceArgs, opts: pulumi.CustomResourceOptions): TunnelServiceParts {
+    const { connection, privateKey, mainHostKeys, compromised, mainHost, mainPort, forwards, owner, ...rest } = args;
+    const plain = { ...rest, tunnelUser: rest.tunnelUser ?? defaultTunnelUser(rest.name), owner: ownerOf(name, owner) };
+    const retain = compromised === true ? { retainOnDelete: true } : {};
+    // Validate now (preview) with stand-ins for values still to come; those are
+    // checked by the renderer when they resolve, before the install runs.
+    const known = <T>(v: pulumi.Input<T> | undefined, standIn: T): T | undefined =>
+        pulumi.Output.isInstance(v) || v instanceof Promise ? standIn : (v as T | undefined);
+    const knownPort = known(mainPort, 22);
+    renderSshClientConfig({
+        ...plain,
+        mainHost: known(mainHost, "pending.invalid")!,
+        ...(knownPort !== undefined ? { mainPort: knownPort } : {}),
+        forwards: known(forwards, [{ remotePort: 1024 }])!,
+        mainHostKeys: [PLACEHOLDER_KEY],
+    });
+    // Through main and this very tunnel: restarts and the removal are scheduled, not awaited.
+    const viaTunnel = connection.proxy !== undefined;
+    const remove = renderServiceRemoveScript({ ...plain, viaTunnel });
+    const key = remoteScript(
+        `${name}-tunnel-key`,
+        {
+            connection,
+            connectionKey: "backup.connection",
+            create: renderKeyInstallScript({ ...plain, viaTunnel }),
+            // Through the tunnel the service's scheduled removal takes the key too; a
+            // second delete could find the tunnel already gone.
+            ...(viaTunnel ? {} : { delete: remove }),
+            stdin: privateKey,
+            sensitive: true,
+            triggers: [plain.name],
+            library: backupHostLibrary,
+            unreachableOnDelete: viaTunnel,
+        },
+        { ...opts, ...retain },
+    );
+    const service = remoteScript(
+        `${name}-service`,
+        {
+            connection,
+            connectionKey: "backup.connection",
+            create: pulumi.all([mainHostKeys, mainHost, mainPort, forwards]).apply(([keys, host, port, fwd]) =>
+                renderServiceInstallScript({
+                    ...plain,
+                    viaTunnel,
+                    mainHost: validateHost("mainHost", host),
+                    ...(port !== undefined ? { mainPort: validatePort("mainPort", port) } : {}),
+                    forwards: fwd as ForwardSpec[],
+                    mainHostKeys: keys,
+                }),
+            ),
+            delete: remove,
+            triggers: [plain.name],
+            library: backupHostLibrary,
+            // Through the tunnel, the last delete that reaches the backup: it releases the
+            // library marks of the key and of ReverseTunnel's host-key read too.
+            ...(viaTunnel ? { releasesMarksOf: [`${name}-tunnel-key`, `${name}-backup-hostkeys`] } : {}),
+        },
+        { ...opts, dependsOn: [key], ...retain },
+    );
+    return { key, command: service };
+}
+
 /**
  * The backup side: a sandboxed systemd service that keeps `ssh -N -R` to main up
  * forever, with its key in a root-only file and main's host key pinned.
@@ -97,68 +176,10 @@ export class TunnelService extends pulumi.ComponentResource {
     readonly command: command.remote.Command;
 
     constructor(name: string, args: TunnelServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("reverse-ssh-tunnel:index:TunnelService", name, {}, opts);
-        const { connection, privateKey, mainHostKeys, compromised, mainHost, mainPort, forwards, owner, ...rest } = args;
-        const plain = { ...rest, tunnelUser: rest.tunnelUser ?? defaultTunnelUser(rest.name), owner: ownerOf(name, owner) };
-        const retain = compromised === true ? { retainOnDelete: true } : {};
-        // Validate now (preview) with stand-ins for values still to come; those are
-        // checked by the renderer when they resolve, before the install runs.
-        const known = <T>(v: pulumi.Input<T> | undefined, standIn: T): T | undefined =>
-            pulumi.Output.isInstance(v) || v instanceof Promise ? standIn : (v as T | undefined);
-        const knownPort = known(mainPort, 22);
-        renderSshClientConfig({
-            ...plain,
-            mainHost: known(mainHost, "pending.invalid")!,
-            ...(knownPort !== undefined ? { mainPort: knownPort } : {}),
-            forwards: known(forwards, [{ remotePort: 1024 }])!,
-            mainHostKeys: [PLACEHOLDER_KEY],
-        });
-        // Through main and this very tunnel: restarts and the removal are scheduled, not awaited.
-        const viaTunnel = connection.proxy !== undefined;
-        const remove = renderServiceRemoveScript({ ...plain, viaTunnel });
-        const key = remoteScript(
-            `${name}-tunnel-key`,
-            {
-                connection,
-                connectionKey: "backup.connection",
-                create: renderKeyInstallScript({ ...plain, viaTunnel }),
-                // Through the tunnel the service's scheduled removal takes the key too; a
-                // second delete could find the tunnel already gone.
-                ...(viaTunnel ? {} : { delete: remove }),
-                stdin: privateKey,
-                sensitive: true,
-                triggers: [plain.name],
-                library: backupHostLibrary,
-                unreachableOnDelete: viaTunnel,
-            },
-            { parent: this, ...retain },
-        );
-        this.command = remoteScript(
-            `${name}-service`,
-            {
-                connection,
-                connectionKey: "backup.connection",
-                create: pulumi.all([mainHostKeys, mainHost, mainPort, forwards]).apply(([keys, host, port, fwd]) =>
-                    renderServiceInstallScript({
-                        ...plain,
-                        viaTunnel,
-                        mainHost: validateHost("mainHost", host),
-                        ...(port !== undefined ? { mainPort: validatePort("mainPort", port) } : {}),
-                        forwards: fwd as ForwardSpec[],
-                        mainHostKeys: keys,
-                    }),
-                ),
-                delete: remove,
-                triggers: [plain.name],
-                library: backupHostLibrary,
-                // Through the tunnel, the last delete that reaches the backup: it releases the
-                // library marks of the key and of ReverseTunnel's host-key read too.
-                ...(viaTunnel ? { releasesMarksOf: [`${name}-tunnel-key`, `${name}-backup-hostkeys`] } : {}),
-            },
-            { parent: this, dependsOn: [key], ...retain },
-        );
-        this.unitName = servicePaths(plain.name).unitName;
-        this.tunnelUser = pulumi.output(plain.tunnelUser);
+        super(TUNNEL_SERVICE_TYPE, name, {}, opts);
+        this.command = tunnelServiceCommands(name, args, { parent: this }).command;
+        this.unitName = servicePaths(args.name).unitName;
+        this.tunnelUser = pulumi.output(args.tunnelUser ?? defaultTunnelUser(args.name));
         this.registerOutputs({ unitName: this.unitName, tunnelUser: this.tunnelUser });
     }
 }

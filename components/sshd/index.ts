@@ -47,6 +47,31 @@ export interface SshdMatchBlockArgs {
     readonly adopt?: boolean;
 }
 
+/** Type token of {@link SshdMatchBlock}. */
+export const SSHD_MATCH_BLOCK_TYPE = "reverse-ssh-tunnel:index:SshdMatchBlock";
+
+/**
+ * The command that owns a `Match User` block (see {@link SshdMatchBlock}), made with
+ * `opts` (its parent and aliases). ReverseTunnel makes it as its own child: a component
+ * around one command costs the engine three checkpoint writes per tunnel and up.
+ */
+export function sshdMatchBlockCommand(name: string, args: SshdMatchBlockArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
+    const { connection, owner, ...rest } = args;
+    const render = { ...rest, owner: ownerOf(name, owner) };
+    return remoteScript(
+        `${name}-sshd`,
+        {
+            connection,
+            connectionKey: "main.connection",
+            create: renderSshdApplyScript(render),
+            delete: renderSshdRemoveScript(render),
+            triggers: [args.user],
+            library: mainHostLibrary,
+        },
+        opts,
+    );
+}
+
 /**
  * The `Match User` policy that confines a tunnel account to its own reverse
  * listeners. Written as a drop-in (or a managed block), validated with `sshd -t` and
@@ -61,21 +86,8 @@ export class SshdMatchBlock extends pulumi.ComponentResource {
     readonly command: command.remote.Command;
 
     constructor(name: string, args: SshdMatchBlockArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("reverse-ssh-tunnel:index:SshdMatchBlock", name, {}, opts);
-        const { connection, owner, ...rest } = args;
-        const render = { ...rest, owner: ownerOf(name, owner) };
-        this.command = remoteScript(
-            `${name}-sshd`,
-            {
-                connection,
-                connectionKey: "main.connection",
-                create: renderSshdApplyScript(render),
-                delete: renderSshdRemoveScript(render),
-                triggers: [args.user],
-                library: mainHostLibrary,
-            },
-            { parent: this },
-        );
+        super(SSHD_MATCH_BLOCK_TYPE, name, {}, opts);
+        this.command = sshdMatchBlockCommand(name, args, { parent: this });
         this.user = pulumi.output(args.user);
         this.listenPorts = pulumi.output([...args.listenPorts]);
         this.registerOutputs({ user: this.user, listenPorts: this.listenPorts });

@@ -1,13 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import { renderKeyOptions, TunnelAccount } from "../account";
+import { renderKeyOptions, TUNNEL_ACCOUNT_TYPE, tunnelAccountCommand } from "../account";
 import { HostConnection, validateConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
 import { joinScripts } from "../shell/bundle";
 import { mainHostLibrary } from "../library/main";
 import { backupHostLibrary } from "../library/backup";
-import { TunnelKeyPair, TunnelKeyAlgorithm } from "../keypair";
-import { defaultServiceUser, defaultTunnelUser, ForwardSpec, PLACEHOLDER_KEY, renderSshClientConfig, servicePaths, TunnelService } from "../service";
-import { SshdMatchBlock, SshdPlacement } from "../sshd";
+import { TUNNEL_KEY_PAIR_TYPE, tunnelKeyPairKey, TunnelKeyAlgorithm } from "../keypair";
+import { defaultServiceUser, defaultTunnelUser, ForwardSpec, PLACEHOLDER_KEY, renderSshClientConfig, servicePaths, TUNNEL_SERVICE_TYPE, tunnelServiceCommands } from "../service";
+import { SSHD_MATCH_BLOCK_TYPE, sshdMatchBlockCommand, SshdPlacement } from "../sshd";
 import {
     ConfigError,
     assertUnique,
@@ -340,6 +340,12 @@ export class ReverseTunnel extends pulumi.ComponentResource {
         /** Checks that run when an Output resolves name the tunnel too. */
         const named = <T>(check: () => T): T => forTunnel(s.name, check);
         const retain = args.compromised === true ? { retainOnDelete: true } : {};
+        // The key, the sshd block, the account and the service are this component's own
+        // children, not each the child of a component of its own (as up to 0.1.0): each
+        // component cost the engine three checkpoint writes per tunnel on a fresh up (begin,
+        // end, outputs), about half of a tunnel's writes. The alias gives each its former
+        // URN, so an upgrade updates it in place: a delete would revoke the tunnel.
+        const formerlyUnder = (type: string): pulumi.CustomResourceOptions => ({ parent: this, aliases: [{ parent: pulumi.createUrn(name, type, this) }] });
         // One owner for every entry of this tunnel, on main and on the backup.
         const owner = ownerOf(name, args.owner);
         const ownership = { owner, ...(args.adopt === true ? { adopt: true } : {}) };
@@ -381,12 +387,11 @@ export class ReverseTunnel extends pulumi.ComponentResource {
         let privateKey: pulumi.Output<string>;
         let keyFingerprint: pulumi.Output<string>;
         if (main !== undefined) {
-            const keys = new TunnelKeyPair(
+            ({ publicKey, privateKey, fingerprint: keyFingerprint } = tunnelKeyPairKey(
                 `${name}`,
                 { ...(args.keyAlgorithm !== undefined ? { algorithm: args.keyAlgorithm } : {}), ...(args.keyRotation !== undefined ? { rotation: args.keyRotation } : {}) },
-                { parent: this },
-            );
-            ({ publicKey, privateKey, fingerprint: keyFingerprint } = keys);
+                formerlyUnder(TUNNEL_KEY_PAIR_TYPE),
+            ));
         } else {
             // Checked before the service gets it: a bad key fails the install before it runs.
             const checked = pulumi.secret(handoffIn !== undefined ? handoffIn.apply((h) => h.privateKey) : args.privateKey!).apply((k) => ({ key: k, ...named(() => parsePrivateKeyFingerprint("privateKey", k)) }));
@@ -400,10 +405,9 @@ export class ReverseTunnel extends pulumi.ComponentResource {
             main !== undefined && args.mainHostKeys === undefined
                 ? hostKeysCommand(`${name}-main-hostkeys`, main, { parent: this }, named)
                 : (handoffPublic !== undefined ? handoffPublic.apply((h) => h.mainHostKeys) : pulumi.output(args.mainHostKeys!)).apply((keys) => named(() => parseHostKeyList("mainHostKeys", keys.join("\n"))).map((k) => k.line));
-        let account: TunnelAccount | undefined;
-        let policy: SshdMatchBlock | undefined;
+        let account: ReturnType<typeof tunnelAccountCommand> | undefined;
         if (main !== undefined) {
-            policy = new SshdMatchBlock(
+            const policy = sshdMatchBlockCommand(
                 `${name}`,
                 {
                     connection: main,
@@ -413,9 +417,9 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                     ...(args.sshdPlacement !== undefined ? { placement: args.sshdPlacement } : {}),
                     ...ownership,
                 },
-                { parent: this },
+                formerlyUnder(SSHD_MATCH_BLOCK_TYPE),
             );
-            account = new TunnelAccount(
+            account = tunnelAccountCommand(
                 `${name}`,
                 {
                     connection: main,
@@ -429,11 +433,11 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                     ...(args.keyExpiry !== undefined ? { expiry: args.keyExpiry } : {}),
                     ...(args.allowedSources !== undefined ? { allowedSources: args.allowedSources } : {}),
                 },
-                { parent: this, dependsOn: [policy] },
+                { ...formerlyUnder(TUNNEL_ACCOUNT_TYPE), dependsOn: [policy] },
             );
         }
 
-        let service: TunnelService | undefined;
+        let service: pulumi.Resource | undefined;
         let backupHostKeys: pulumi.Output<string[]> = pulumi.output(args.backupHostKeys ?? []);
         if (backup !== undefined) {
             const facts = remoteScript(
@@ -451,7 +455,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
             );
             const backupSshd = facts.stdout.apply((out) => [named(() => parseBackupSshd("backup sshd", out))] as const);
             backupHostKeys = facts.stdout.apply((out) => named(() => parseHostKeyList("backup host keys", out)).map((k) => k.line));
-            service = new TunnelService(
+            service = tunnelServiceCommands(
                 `${name}`,
                 {
                     connection: backup,
@@ -466,8 +470,8 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                     ...(args.compromised !== undefined ? { compromised: args.compromised } : {}),
                     ...ownership,
                 },
-                { parent: this, ...(account !== undefined ? { dependsOn: [account] } : {}) },
-            );
+                { ...formerlyUnder(TUNNEL_SERVICE_TYPE), ...(account !== undefined ? { dependsOn: [account.command] } : {}) },
+            ).command;
         }
         // Main's client entry needs the backup's host keys: read from it, or given.
         const haveBackupKeys = backup !== undefined || args.backupHostKeys !== undefined;
@@ -507,11 +511,11 @@ export class ReverseTunnel extends pulumi.ComponentResource {
             last = remoteScript(
                 client !== undefined ? `${name}-client-config` : `${name}-key-finalize`,
                 { connection: main, connectionKey: "main.connection", create, ...(client !== undefined ? { delete: client.delete } : {}), library: mainHostLibrary },
-                { parent: this, dependsOn: [service ?? account!] },
+                { parent: this, dependsOn: [service ?? account!.command] },
             );
         }
 
-        recordLastStep(this, last ?? service ?? account!);
+        recordLastStep(this, last ?? service ?? account!.command);
 
         this.backupName = pulumi.output(s.name);
         this.port = forwardsOut.apply((fw) => fw[0]!.remotePort);

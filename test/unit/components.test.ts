@@ -7,6 +7,7 @@ import { MainHealthCheck } from "../../components/health";
 import { backupHostLibrary } from "../../components/library/backup";
 import { unpackBundle } from "../../components/shell";
 import { MAIN_DIAL_ERROR_LIMIT, readMainHostKeys, ReverseTunnel, ReverseTunnelArgs } from "../../components/tunnel";
+import { SshdMatchBlock, TunnelAccount, TunnelKeyPair, TunnelService } from "../../components";
 import { SAMPLE_KEY } from "../support/fixtures";
 import { FAKE_PRIVATE_KEY, installMocks, Registered, resolve, settle, stdinText, unwrap } from "../support/mocks";
 
@@ -57,11 +58,9 @@ describe("ReverseTunnel resource graph", () => {
         r = await build();
     });
 
-    it("registers one component per concept under reverse-ssh-tunnel:index", () => {
+    it("registers the tunnel as one component under reverse-ssh-tunnel:index, with one tls key", () => {
         const types = r.seen.map((s) => s.type);
-        for (const t of ["ReverseTunnel", "TunnelKeyPair", "TunnelAccount", "SshdMatchBlock", "TunnelService"]) {
-            expect(types).toContain(`reverse-ssh-tunnel:index:${t}`);
-        }
+        expect(types.filter((t) => t.startsWith("reverse-ssh-tunnel:"))).toEqual(["reverse-ssh-tunnel:index:ReverseTunnel"]);
         expect(types.filter((t) => t === "tls:index/privateKey:PrivateKey")).toHaveLength(1);
     });
 
@@ -159,15 +158,40 @@ describe("ReverseTunnel resource graph", () => {
         const deps = (name: string) => (r.children.find((c) => c.name === name)?.opts.dependsOn ?? []) as any[];
         const depNames = (name: string) => ([] as any[]).concat(deps(name)).map((d) => d.__name);
         expect(depNames("pi")).toEqual([]);
-        const policy = r.children.find((c) => c.type === "reverse-ssh-tunnel:index:SshdMatchBlock");
-        expect(([] as any[]).concat(policy?.opts.dependsOn ?? [])).toEqual([]);
-        const account = r.children.find((c) => c.type === "reverse-ssh-tunnel:index:TunnelAccount");
-        expect(([] as any[]).concat(account?.opts.dependsOn)[0].constructor.name).toBe("SshdMatchBlock");
-        const service = r.children.find((c) => c.type === "reverse-ssh-tunnel:index:TunnelService");
-        expect(([] as any[]).concat(service?.opts.dependsOn)[0].constructor.name).toBe("TunnelAccount");
-        // And the backup library's upload, which each backup command installs from.
+        expect(depNames("pi-sshd")).toEqual(["main-scripts-203.0.113.10-22"]);
+        expect(depNames("pi-account")).toEqual(["pi-sshd", "main-scripts-203.0.113.10-22"]);
+        // The key waits for the account (so the service never dials before its key is accepted);
+        // and each backup command for the backup library's upload, which it installs from.
+        expect(depNames("pi-tunnel-key")).toEqual(["pi-account", "backup-scripts-192.168.1.20-22"]);
         expect(depNames("pi-service")).toEqual(["pi-tunnel-key", "backup-scripts-192.168.1.20-22"]);
-        expect(([] as any[]).concat(r.children.find((c) => c.name === "pi-client-config")?.opts.dependsOn)[0].constructor.name).toBe("TunnelService");
+        expect(depNames("pi-client-config")).toEqual(["pi-service", "main-scripts-203.0.113.10-22"]);
+    });
+
+    it("makes no component per piece: the tunnel's resources are its own children (a component costs three checkpoint writes per up)", () => {
+        expect(r.children.filter((c) => !c.type.startsWith("command:") && !c.type.startsWith("tls:")).map((c) => c.type)).toEqual(["reverse-ssh-tunnel:index:ReverseTunnel"]);
+        for (const c of r.children.filter((c) => c.type !== "reverse-ssh-tunnel:index:ReverseTunnel" && !c.name.includes("-scripts-"))) expect(c.parent, c.name).toBe("pi");
+    });
+
+    it("aliases each child to its URN under the component that held it up to 0.1.0, so an upgrade updates in place (a delete would revoke)", async () => {
+        const formerParents: Record<string, string> = {
+            "pi-keypair": "TunnelKeyPair",
+            "pi-sshd": "SshdMatchBlock",
+            "pi-account": "TunnelAccount",
+            "pi-tunnel-key": "TunnelService",
+            "pi-service": "TunnelService",
+        };
+        const tunnelUrn = await resolve(r.t.urn);
+        for (const c of r.children.filter((c) => c.parent === "pi")) {
+            const aliases = (c.opts.aliases ?? []) as { parent: pulumi.Input<string> }[];
+            const former = formerParents[c.name];
+            if (former === undefined) {
+                expect(aliases, c.name).toEqual([]);
+                continue;
+            }
+            expect(aliases, c.name).toHaveLength(1);
+            // The URN the component had: its type under the tunnel, with the tunnel's resource name.
+            expect(await resolve(pulumi.output(aliases[0]!.parent)), c.name).toBe(`${tunnelUrn.replace(/::pi$/, "")}$reverse-ssh-tunnel:index:${former}::pi`);
+        }
     });
 
     it("exports main's ssh config block with the pinned backup key", async () => {
@@ -271,7 +295,7 @@ describe("ReverseTunnel options", () => {
         expect(create).toContain("Accepted publickey for");
         expect(create.indexOf("Accepted publickey for")).toBeLessThan(create.indexOf("rst_lock client-config"));
         expect(bundlePhase(stdinText(fin?.inputs.stdin), "delete")).toContain("rst_path=");
-        expect(([] as any[]).concat(r.children.find((c) => c.name === "pi-client-config")?.opts.dependsOn)[0].constructor.name).toBe("TunnelService");
+        expect(([] as any[]).concat(r.children.find((c) => c.name === "pi-client-config")?.opts.dependsOn)[0].__name).toBe("pi-service");
     });
 
     it("a health check given the tunnels as dependsOn waits for each tunnel's last step: one URN per tunnel in its records, the same order", async () => {
@@ -295,7 +319,7 @@ describe("ReverseTunnel options", () => {
             expect(([] as any[]).concat(seenOpts.find((c) => c.name === n)?.opts.dependsOn).map((d) => d.__name), n).toEqual(["pi-client-config"]);
         }
         // The last step waits for the service, which waits for the account and the sshd policy.
-        expect(([] as any[]).concat(r.children.find((c) => c.name === "pi-client-config")?.opts.dependsOn)[0].constructor.name).toBe("TunnelService");
+        expect(([] as any[]).concat(r.children.find((c) => c.name === "pi-client-config")?.opts.dependsOn)[0].__name).toBe("pi-service");
     });
 
     it("keeps the finalizer as its own command when main gets no client config", async () => {
@@ -305,7 +329,7 @@ describe("ReverseTunnel options", () => {
         const fin = commands(r.seen).find((c) => c.name === "pi-key-finalize");
         expect(bundlePhase(stdinText(fin?.inputs.stdin), "create")).toContain("Accepted publickey for");
         expect(bundlePhase(stdinText(fin?.inputs.stdin), "create")).not.toContain("rst_lock client-config");
-        expect(([] as any[]).concat(r.children.find((c) => c.name === "pi-key-finalize")?.opts.dependsOn)[0].constructor.name).toBe("TunnelService");
+        expect(([] as any[]).concat(r.children.find((c) => c.name === "pi-key-finalize")?.opts.dependsOn)[0].__name).toBe("pi-service");
     });
 
     it("never overlaps keys for a compromised backup: the old key dies with the update", async () => {
@@ -326,5 +350,34 @@ describe("ReverseTunnel options", () => {
         const svc = commands(r.seen).find((c) => c.name === "pi-service");
         expect(unwrap(svc?.inputs.connection).hostKey).toBeUndefined();
         expect(String(unwrap(svc?.inputs.create))).toBe("/bin/bash -s -- create");
+    });
+});
+
+describe("the building blocks on their own (public components, e.g. a custom tunnel)", () => {
+    it("each is a component holding the resources ReverseTunnel makes as its own children, with the same names and inputs", async () => {
+        const seen = installMocks();
+        const kids: ChildOpts[] = [];
+        const opts = { transformations: [(a: pulumi.ResourceTransformationArgs) => (kids.push({ type: a.type, name: a.name, opts: a.opts as any, parent: (a.opts.parent as any)?.__name }), undefined)] };
+        const keys = new TunnelKeyPair("pi", {}, opts);
+        const policy = new SshdMatchBlock("pi", { connection: ARGS.main!, user: "tunnel-pi", listenPorts: [2222] }, opts);
+        const account = new TunnelAccount("pi", { connection: ARGS.main!, user: "tunnel-pi", listenPorts: [2222], publicKey: keys.publicKey }, { ...opts, dependsOn: [policy] });
+        const service = new TunnelService(
+            "pi",
+            { connection: ARGS.backup!, name: "pi", mainHost: "203.0.113.10", forwards: [{ remotePort: 2222 }], mainHostKeys: [SAMPLE_KEY], privateKey: keys.privateKey },
+            { ...opts, dependsOn: [account] },
+        );
+        expect(await resolve(keys.fingerprint)).toMatch(/^SHA256:/);
+        expect(service.unitName).toBe("reverse-ssh-tunnel-pi.service");
+        expect(await resolve(account.finalizeCommand)).toContain("Accepted publickey for");
+        await settle();
+        const under = (parent: string) => kids.filter((k) => k.parent === parent && k.name !== parent).map((k) => `${k.type} ${k.name}`);
+        expect(kids.filter((k) => k.type.startsWith("reverse-ssh-tunnel:")).map((k) => k.type)).toEqual(
+            ["TunnelKeyPair", "SshdMatchBlock", "TunnelAccount", "TunnelService"].map((t) => `reverse-ssh-tunnel:index:${t}`),
+        );
+        expect(under("pi").sort()).toEqual(
+            ["tls:index/privateKey:PrivateKey pi-keypair", "command:remote:Command pi-sshd", "command:remote:Command pi-account", "command:remote:Command pi-tunnel-key", "command:remote:Command pi-service"].sort(),
+        );
+        expect(kids.every((k) => (k.opts.aliases ?? []).length === 0)).toBe(true);
+        expect(commands(seen).map((c) => c.name).sort()).toEqual(["main-scripts-203.0.113.10-22", "pi-account", "pi-service", "pi-sshd", "pi-tunnel-key"]);
     });
 });
