@@ -70,7 +70,10 @@ describe.sequential("what users run: via main, readable failures", () => {
         );
         writeReport("readability-error.txt", err);
         figures.cliOutputChars = err.length;
-        const at = err.indexOf("Process exited with status 1: running");
+        // In the failing command's entry of the Diagnostics section, which users read: the
+        // progress line before it can be followed by the SDK's own noise when the program
+        // is still sending outputs as the engine shuts down ("failed to deliver log message").
+        const at = err.indexOf("Process exited with status 1: running", err.indexOf("command:remote:Command (rd-sshd):"));
         const failed = /Process exited with status 1: running "([^"]*)":/.exec(err);
         expect(failed?.[1]).toBe("sudo -n -- /bin/bash -s -- create");
         // The diagnosis follows the short command at once (before: ~25 kB of escaped script came first).
