@@ -85,11 +85,12 @@ before(async () => {
     for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 20));
 });
 
-test("the tunnel's components are registered under the package's type tokens", () => {
+test("the tunnel is registered under the package's type token, with its key and commands", () => {
     const types = new Set(seen.map((s) => s.type));
-    for (const t of ["ReverseTunnel", "TunnelKeyPair", "TunnelAccount", "SshdMatchBlock", "TunnelService"]) {
-        assert.ok(types.has(`reverse-ssh-tunnel:index:${t}`), `${t} registered`);
-    }
+    assert.ok(types.has("reverse-ssh-tunnel:index:ReverseTunnel"), "ReverseTunnel registered");
+    assert.ok(types.has("tls:index/privateKey:PrivateKey"), "the tunnel key registered");
+    const names = new Set(seen.filter((s) => s.type === "command:remote:Command").map((s) => s.name));
+    for (const n of ["nas-sshd", "nas-account", "nas-tunnel-key", "nas-service"]) assert.ok(names.has(n), `${n} registered`);
 });
 
 test("main's connection comes from the Outputs, checked and defaulted", () => {
