@@ -158,6 +158,7 @@ export function tunnelServiceCommands(name: string, args: TunnelServiceArgs, opt
             // library marks of the key and of ReverseTunnel's host-key read too.
             ...(viaTunnel ? { releasesMarksOf: [`${name}-tunnel-key`, `${name}-backup-hostkeys`] } : {}),
         },
+        // The key waits for whatever the caller's dependsOn names, so the service waits for it through the key.
         { ...opts, dependsOn: [key], ...retain },
     );
     return { key, command: service };
