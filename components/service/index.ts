@@ -87,20 +87,13 @@ export interface TunnelServiceArgs {
 /** Type token of {@link TunnelService}. */
 export const TUNNEL_SERVICE_TYPE = "reverse-ssh-tunnel:index:TunnelService";
 
-/** What {@link tunnelServiceCommands} makes. */
-export interface TunnelServiceParts {
-    /** The command that installs the tunnel key. */
-    readonly key: command.remote.Command;
-    /** The command that installs and starts the unit (after the key). */
-    readonly command: command.remote.Command;
-}
-
 /**
- * The commands of a {@link TunnelService}, made with `opts` (their parent and aliases).
+ * The commands of a {@link TunnelService}, made with `opts` (their parent and aliases):
+ * the key's, then the service's, which it returns (waiting for it waits for both).
  * ReverseTunnel makes them as its own children: a component around them costs the
  * engine three checkpoint writes per tunnel and up.
  */
-export function tunnelServiceCommands(name: string, args: TunnelServiceArgs, opts: pulumi.CustomResourceOptions): TunnelServiceParts {
+export function tunnelServiceCommands(name: string, args: TunnelServiceArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
     const { connection, privateKey, mainHostKeys, compromised, mainHost, mainPort, forwards, owner, ...rest } = args;
     const plain = { ...rest, tunnelUser: rest.tunnelUser ?? defaultTunnelUser(rest.name), owner: ownerOf(name, owner) };
     const retain = compromised === true ? { retainOnDelete: true } : {};
@@ -136,7 +129,7 @@ export function tunnelServiceCommands(name: string, args: TunnelServiceArgs, opt
         },
         { ...opts, ...retain },
     );
-    const service = remoteScript(
+    return remoteScript(
         `${name}-service`,
         {
             connection,
@@ -161,7 +154,6 @@ export function tunnelServiceCommands(name: string, args: TunnelServiceArgs, opt
         // The key waits for whatever the caller's dependsOn names, so the service waits for it through the key.
         { ...opts, dependsOn: [key], ...retain },
     );
-    return { key, command: service };
 }
 
 /**
@@ -178,7 +170,7 @@ export class TunnelService extends pulumi.ComponentResource {
 
     constructor(name: string, args: TunnelServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super(TUNNEL_SERVICE_TYPE, name, {}, opts);
-        this.command = tunnelServiceCommands(name, args, { parent: this }).command;
+        this.command = tunnelServiceCommands(name, args, { parent: this });
         this.unitName = servicePaths(args.name).unitName;
         this.tunnelUser = pulumi.output(args.tunnelUser ?? defaultTunnelUser(args.name));
         this.registerOutputs({ unitName: this.unitName, tunnelUser: this.tunnelUser });

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { renderKeyOptions, TUNNEL_ACCOUNT_TYPE, tunnelAccountCommand } from "../account";
+import { renderKeyOptions, TUNNEL_ACCOUNT_TYPE, tunnelAccountCommand, TunnelAccountParts } from "../account";
 import { HostConnection, validateConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
 import { joinScripts } from "../shell/bundle";
@@ -405,7 +405,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
             main !== undefined && args.mainHostKeys === undefined
                 ? hostKeysCommand(`${name}-main-hostkeys`, main, { parent: this }, named)
                 : (handoffPublic !== undefined ? handoffPublic.apply((h) => h.mainHostKeys) : pulumi.output(args.mainHostKeys!)).apply((keys) => named(() => parseHostKeyList("mainHostKeys", keys.join("\n"))).map((k) => k.line));
-        let account: ReturnType<typeof tunnelAccountCommand> | undefined;
+        let account: TunnelAccountParts | undefined;
         if (main !== undefined) {
             const policy = sshdMatchBlockCommand(
                 `${name}`,
@@ -471,7 +471,7 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                     ...ownership,
                 },
                 { ...formerlyUnder(TUNNEL_SERVICE_TYPE), ...(account !== undefined ? { dependsOn: [account.command] } : {}) },
-            ).command;
+            );
         }
         // Main's client entry needs the backup's host keys: read from it, or given.
         const haveBackupKeys = backup !== undefined || args.backupHostKeys !== undefined;

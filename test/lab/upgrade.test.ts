@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LabDescription, loadLab } from "../../lab/client";
-import { changes, engineEnv, ROOT, setStackConfig } from "../support/engine";
+import { changes, engineEnv, openStack, ROOT } from "../support/engine";
 import { sh, tunnelWorks, writeReport } from "../support/hosts";
 
 const FIXTURE = path.join(ROOT, "test/lab/fixtures/layout-0.1.0");
@@ -37,14 +37,8 @@ describe.sequential("upgrade from 0.1.0's resource tree under the real engine", 
 
     beforeAll(async () => {
         lab = loadLab();
-        process.env.PATH = envVars.PATH;
-        for (const workDir of [FIXTURE, ROOT]) {
-            const old = await LocalWorkspace.createOrSelectStack({ stackName: STACK, workDir }, { envVars });
-            await old.workspace.removeStack(STACK, { force: true });
-        }
-        stack = await LocalWorkspace.createStack({ stackName: STACK, workDir: FIXTURE }, { envVars });
         // The lab description by absolute path: both programs read it, from different directories.
-        await setStackConfig(stack, { lab: path.join(ROOT, ".state/lab/lab.json"), main: { lab: "main" }, backups: [PI] });
+        stack = await openStack(STACK, { lab: path.join(ROOT, ".state/lab/lab.json"), main: { lab: "main" }, backups: [PI] }, FIXTURE);
     });
     afterAll(async () => {
         await stack?.destroy({ continueOnError: true }).catch(() => undefined);

@@ -61,17 +61,18 @@ export function cliVersions(): { have: string; want: string } {
 }
 
 /**
- * Opens stack `name` of this project with `config` (project namespace, plain values).
+ * Opens stack `name` of this project with `config` (project namespace, plain values),
+ * run by the stack program, or by the program of the same project name in `workDir`.
  * A stack left by an earlier run is removed first: its state would describe hosts
  * that a fresh lab no longer has.
  */
-export async function openStack(name: string, config: Record<string, unknown>): Promise<Stack> {
+export async function openStack(name: string, config: Record<string, unknown>, workDir = ROOT): Promise<Stack> {
     const envVars = engineEnv();
     // The CLI is found on PATH by the Automation API in this process too.
     process.env.PATH = envVars.PATH;
-    const old = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: ROOT }, { envVars });
+    const old = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir }, { envVars });
     await old.workspace.removeStack(name, { force: true });
-    const stack = await LocalWorkspace.createStack({ stackName: name, workDir: ROOT }, { envVars });
+    const stack = await LocalWorkspace.createStack({ stackName: name, workDir }, { envVars });
     await setStackConfig(stack, config);
     return stack;
 }

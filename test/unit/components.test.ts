@@ -25,17 +25,22 @@ interface ChildOpts {
     parent?: string;
 }
 
-async function build(args: ReverseTunnelArgs = ARGS) {
-    const seen = installMocks();
-    const children: ChildOpts[] = [];
-    const t = new ReverseTunnel(args.name!, args, {
+/** Options whose transformation records every resource registered under them into `children`. */
+function recordingInto(children: ChildOpts[]): pulumi.ComponentResourceOptions {
+    return {
         transformations: [
             (a) => {
                 children.push({ type: a.type, name: a.name, opts: a.opts as any, parent: (a.opts.parent as any)?.__name });
                 return undefined;
             },
         ],
-    });
+    };
+}
+
+async function build(args: ReverseTunnelArgs = ARGS) {
+    const seen = installMocks();
+    const children: ChildOpts[] = [];
+    const t = new ReverseTunnel(args.name!, args, recordingInto(children));
     const sshConfig = await resolve(t.sshConfig);
     await resolve(t.keyFingerprint);
     await settle();
@@ -357,7 +362,7 @@ describe("the building blocks on their own (public components, e.g. a custom tun
     it("each is a component holding the resources ReverseTunnel makes as its own children, with the same names and inputs", async () => {
         const seen = installMocks();
         const kids: ChildOpts[] = [];
-        const opts = { transformations: [(a: pulumi.ResourceTransformationArgs) => (kids.push({ type: a.type, name: a.name, opts: a.opts as any, parent: (a.opts.parent as any)?.__name }), undefined)] };
+        const opts = recordingInto(kids);
         const keys = new TunnelKeyPair("pi", {}, opts);
         const policy = new SshdMatchBlock("pi", { connection: ARGS.main!, user: "tunnel-pi", listenPorts: [2222] }, opts);
         const account = new TunnelAccount("pi", { connection: ARGS.main!, user: "tunnel-pi", listenPorts: [2222], publicKey: keys.publicKey }, { ...opts, dependsOn: [policy] });
