@@ -56,7 +56,11 @@ export const monitor = pulumi.all([health.timer, health.statusCommand]).apply(([
     timer === "" ? {} : { timer, statusCommand, textfile: `${plan.monitor === false ? "" : (plan.monitor.textfileDirectory ?? DEFAULT_TEXTFILE_DIRECTORY)}/${MONITOR_TEXTFILE_NAME}` },
 );
 
-/** Per backup: its port on main, key fingerprint and main's ssh config block. */
+/**
+ * Per backup: its port on main, key fingerprint and unit. Its `ssh backup-NAME` block
+ * is in `sshConfig` only: the state holds every output, and a copy here would be one
+ * more kB per backup.
+ */
 export const backups = Object.fromEntries(
     tunnels.map(({ args, tunnel: t }) => [
         args.name,
@@ -64,7 +68,6 @@ export const backups = Object.fromEntries(
             port: t.port,
             ports: t.ports,
             keyFingerprint: t.keyFingerprint,
-            sshConfig: t.sshConfig,
             unit: t.unitName,
             ...(args.keyExpiry !== undefined ? { keyExpiry: t.keyExpiry, rotationReminder: t.rotationReminder } : {}),
         },

@@ -1,6 +1,5 @@
 import { renderKeyInstallScript, renderServiceInstallScript, renderServiceRemoveScript } from "../service/render";
 import { buildHostLibrary, HostLibrary } from "../shell/hostLibrary";
-import { renderReadBackupFactsScript } from "../tunnel/render";
 import { SAMPLE_KEYS } from "./main";
 
 
@@ -23,8 +22,10 @@ function backupSamples(i: 0 | 1): string[] {
             viaTunnel,
             owner,
         };
-        return [renderKeyInstallScript(args), renderServiceInstallScript(args), renderServiceRemoveScript(args)];
-    }).concat(renderReadBackupFactsScript(["root", "pi"][i]!));
+        // A ReverseTunnel's service reads where the backup's sshd listens itself (backupFacts).
+        const facts = { backupFacts: [{ loginUser: "root" }, { loginUser: "pi", sshPort: 2022 }][i]! };
+        return [renderKeyInstallScript(args), renderServiceInstallScript(args), renderServiceInstallScript({ ...args, ...facts }), renderServiceRemoveScript(args)];
+    });
 }
 
 let backupLibrary: HostLibrary | undefined;

@@ -92,8 +92,16 @@ export const TUNNEL_SERVICE_TYPE = "reverse-ssh-tunnel:index:TunnelService";
  * the key's, then the service's, which it returns (waiting for it waits for both).
  * ReverseTunnel makes them as its own children: a component around them costs the
  * engine three checkpoint writes per tunnel and up.
+ *
+ * @param backupFacts - what the service install reads on the backup itself (see
+ *   `TunnelServiceRenderArgs.backupFacts`; the host keys are then in its stdout). Default: none.
  */
-export function tunnelServiceCommands(name: string, args: TunnelServiceArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
+export function tunnelServiceCommands(
+    name: string,
+    args: TunnelServiceArgs,
+    opts: pulumi.CustomResourceOptions,
+    backupFacts?: { readonly loginUser: pulumi.Input<string>; readonly sshPort?: number },
+): command.remote.Command {
     const { connection, privateKey, mainHostKeys, compromised, mainHost, mainPort, forwards, owner, ...rest } = args;
     const plain = { ...rest, tunnelUser: rest.tunnelUser ?? defaultTunnelUser(rest.name), owner: ownerOf(name, owner) };
     const retain = compromised === true ? { retainOnDelete: true } : {};
@@ -134,7 +142,7 @@ export function tunnelServiceCommands(name: string, args: TunnelServiceArgs, opt
         {
             connection,
             connectionKey: "backup.connection",
-            create: pulumi.all([mainHostKeys, mainHost, mainPort, forwards]).apply(([keys, host, port, fwd]) =>
+            create: pulumi.all([mainHostKeys, mainHost, mainPort, forwards, backupFacts?.loginUser]).apply(([keys, host, port, fwd, loginUser]) =>
                 renderServiceInstallScript({
                     ...plain,
                     viaTunnel,
@@ -142,13 +150,15 @@ export function tunnelServiceCommands(name: string, args: TunnelServiceArgs, opt
                     ...(port !== undefined ? { mainPort: validatePort("mainPort", port) } : {}),
                     forwards: fwd as ForwardSpec[],
                     mainHostKeys: keys,
+                    ...(backupFacts !== undefined ? { backupFacts: { loginUser: loginUser!, ...(backupFacts.sshPort !== undefined ? { sshPort: backupFacts.sshPort } : {}) } } : {}),
                 }),
             ),
             delete: remove,
             triggers: [plain.name],
             library: backupHostLibrary,
             // Through the tunnel, the last delete that reaches the backup: it releases the
-            // library marks of the key and of ReverseTunnel's host-key read too.
+            // library marks of the key too, and of the host-key read a ReverseTunnel made
+            // itself up to 0.1.0 (its record is gone after an upgrade; its mark is not).
             ...(viaTunnel ? { releasesMarksOf: [`${name}-tunnel-key`, `${name}-backup-hostkeys`] } : {}),
         },
         // The key waits for whatever the caller's dependsOn names, so the service waits for it through the key.

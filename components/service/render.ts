@@ -1,6 +1,6 @@
 import { GECOS_OWNER_PREFIX, OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables } from "../ownership/render";
-import { ACCOUNT_MARKER, bash, heredoc, renderScript, shQuote } from "../shell";
-import { ConfigError, isIpLiteral, parsePublicKey, validateHost, validatePort, validateTunnelName, validateUserName } from "../validation";
+import { ACCOUNT_MARKER, bash, fileWord, heredoc, renderScript, shQuote } from "../shell";
+import { ConfigError, isIpLiteral, parseHostKeyList, parsePublicKey, validateHost, validatePort, validateTunnelName, validateUserName } from "../validation";
 
 /** One reverse forward: main's `127.0.0.1:remotePort` reaches the backup's `localHost:localPort`. */
 export interface ForwardSpec {
@@ -57,6 +57,40 @@ export interface TunnelServiceRenderArgs {
     readonly owner?: string;
     /** Take over the unit, its files and account from another owner. Default false. */
     readonly adopt?: boolean;
+    /**
+     * Read on the backup by the install itself instead of given (a ReverseTunnel's own
+     * service: one login and one record less per backup than a separate read): the first
+     * forward targets where the backup's own sshd listens, `loginUser` must exist there,
+     * and the install prints the backup's host keys ({@link parseBackupHostKeys} reads
+     * them from its output). Default: none, the forwards go where they say.
+     */
+    readonly backupFacts?: BackupFactsArgs;
+}
+
+/** What the service install reads on the backup (see `TunnelServiceRenderArgs.backupFacts`). */
+export interface BackupFactsArgs {
+    /** The account `ssh backup-<name>` logs into on the backup: the install fails when it does not exist. */
+    readonly loginUser: string;
+    /** The backup sshd's port, when known; the address is still read. Default: read (its ssh.socket, else `sshd -T`). */
+    readonly sshPort?: number;
+}
+
+/**
+ * Stand-ins in the rendered files for what the install reads on the backup
+ * (`backupFacts`): the first forward's target (`ADDRESS:PORT`) and, in the unit's
+ * `IPAddressAllow=`, that address when it is not loopback. Never valid in their
+ * places, so nothing the renderers validated can contain them.
+ */
+const TARGET_TOKEN = "RST_BACKUP_SSHD_TARGET";
+const ALLOW_TOKEN = "RST_BACKUP_SSHD_ALLOW";
+
+/** How the install prints each of the backup's host keys: a progress note, and what {@link parseBackupHostKeys} reads. */
+const HOST_KEY_NOTE = "reverse-ssh-tunnel: host key of this backup:";
+
+/** The backup's host keys (`type base64` lines) from the output of a service install with `backupFacts`. */
+export function parseBackupHostKeys(key: string, out: string): string[] {
+    const lines = out.split("\n").filter((l) => l.startsWith(`${HOST_KEY_NOTE} `)).map((l) => l.slice(HOST_KEY_NOTE.length + 1));
+    return parseHostKeyList(key, lines.join("\n")).map((k) => k.line);
 }
 
 /** A syntactically valid key used to validate settings before the real keys are known. */
@@ -81,7 +115,7 @@ export function defaultServiceUser(name: string): string {
     return `rst-${name}`;
 }
 
-interface Checked extends Required<Omit<TunnelServiceRenderArgs, "forwards" | "viaTunnel" | "owner" | "adopt">> {
+interface Checked extends Required<Omit<TunnelServiceRenderArgs, "forwards" | "viaTunnel" | "owner" | "adopt" | "backupFacts">> {
     forwards: Required<ForwardSpec>[];
     hostKeyLines: string[];
 }
@@ -105,7 +139,11 @@ function check(args: TunnelServiceRenderArgs): Checked {
     }
     const hostKeyLines = args.mainHostKeys.map((k, i) => parsePublicKey(`mainHostKeys[${i}]`, k).line);
     if (args.owner !== undefined) ownerLine(args.owner);
-    const { viaTunnel: _via, owner: _owner, adopt: _adopt, ...rest } = args;
+    if (args.backupFacts !== undefined) {
+        validateUserName("loginUser", args.backupFacts.loginUser);
+        if (args.backupFacts.sshPort !== undefined) validatePort("backupSshPort", args.backupFacts.sshPort);
+    }
+    const { viaTunnel: _via, owner: _owner, adopt: _adopt, backupFacts: _facts, ...rest } = args;
     return { ...rest, mainPort, serviceUser, forwards, hostKeyLines };
 }
 
@@ -144,7 +182,7 @@ export function renderSshClientConfig(args: TunnelServiceRenderArgs): string {
         `    ForwardAgent no`,
         `    ForwardX11 no`,
         `    ClearAllForwardings no`,
-        ...a.forwards.map((f) => `    RemoteForward 127.0.0.1:${f.remotePort} ${bracketIfV6(f.localHost)}:${f.localPort}`),
+        ...a.forwards.map((f, i) => `    RemoteForward 127.0.0.1:${f.remotePort} ${i === 0 && args.backupFacts !== undefined ? TARGET_TOKEN : `${bracketIfV6(f.localHost)}:${f.localPort}`}`),
         `    ExitOnForwardFailure yes`,
         `    RequestTTY no`,
         `    ServerAliveInterval ${t.serverAliveInterval}`,
@@ -179,7 +217,11 @@ export function renderUnit(args: TunnelServiceRenderArgs): string {
     const ip = isIpLiteral(a.mainHost);
     // With main as an IP literal the unit may only reach main and the forwards'
     // targets; a target given by name cannot be pinned, so then nothing is pinned.
-    const targets = a.forwards.map((f) => f.localHost).filter((h) => h !== "localhost" && h !== "::1" && !h.startsWith("127."));
+    // A target read on the backup is an address (the install checks it) and joins the list there.
+    const targets = a.forwards
+        .filter((_f, i) => i > 0 || args.backupFacts === undefined)
+        .map((f) => f.localHost)
+        .filter((h) => h !== "localhost" && h !== "::1" && !h.startsWith("127."));
     const pin = ip && targets.every(isIpLiteral);
     const families = ip ? "AF_INET AF_INET6" : "AF_INET AF_INET6 AF_UNIX";
     const ports = a.forwards.map((f) => f.remotePort).join(",");
@@ -232,7 +274,7 @@ export function renderUnit(args: TunnelServiceRenderArgs): string {
         `SystemCallFilter=@system-service`,
         `SystemCallFilter=~@privileged @resources`,
         `SystemCallErrorNumber=EPERM`,
-        ...(pin ? [`IPAddressDeny=any`, `IPAddressAllow=${["localhost", a.mainHost, ...new Set(targets)].join(" ")}`] : []),
+        ...(pin ? [`IPAddressDeny=any`, `IPAddressAllow=${["localhost", a.mainHost, ...new Set(targets)].join(" ")}${args.backupFacts !== undefined ? ALLOW_TOKEN : ""}`] : []),
         ``,
         `[Install]`,
         `WantedBy=multi-user.target`,
@@ -271,6 +313,70 @@ ${
 rst_own_found=$(rst_gecos_owner "$rst_user")
 [ -z "$rst_own_found" ] || rst_claim "the service account $rst_user on this backup" "$rst_own_found"`;
 }
+
+/**
+ * What the install reads on the backup with `backupFacts`, before any change: the
+ * login account must exist, and each host key is printed (HOST_KEY_NOTE); then
+ * {@link FIND_BACKUP_SSHD}.
+ */
+const READ_BACKUP_LOGIN_AND_HOST_KEYS = bash`getent passwd "$rst_login" >/dev/null ||
+    rst_fail "loginUser '$rst_login' does not exist on this backup, so 'ssh backup-<name>' from main could not log in; set loginUser to an account that exists here (Raspberry Pi OS has had no 'pi' account since 2022: the owner picks the first user)"
+rst_found=0
+for rst_f in /etc/ssh/ssh_host_ed25519_key.pub /etc/ssh/ssh_host_ecdsa_key.pub /etc/ssh/ssh_host_rsa_key.pub; do
+    if [ -r "$rst_f" ] && read -r rst_kt rst_kb _ <"$rst_f"; then
+        printf '%s %s %s\n' '${HOST_KEY_NOTE}' "$rst_kt" "$rst_kb"
+        rst_found=1
+    fi
+done
+[ "$rst_found" = 1 ] || rst_fail "no readable host keys in /etc/ssh"`;
+
+/**
+ * Where the backup's sshd listens (its ssh.socket's own address under socket
+ * activation, else `sshd -T`; the first listener that covers loopback, else the first
+ * one; the port `rst_sshd_port` instead when set) as the first forward's target
+ * `rst_target` (`ADDRESS:PORT`), and `rst_target_allow` for the unit's
+ * `IPAddressAllow=` (the address when it is not loopback). Exported for its tests.
+ */
+export const FIND_BACKUP_SSHD = bash`rst_listen=""
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    for rst_f in ssh.socket sshd.socket; do
+        if systemctl is-active --quiet "$rst_f"; then
+            rst_listen=$(systemctl show -P Listen "$rst_f" | awk '{ print $1 }')
+            break
+        fi
+    done
+fi
+if [ -z "$rst_listen" ]; then
+    rst_f=$(command -v sshd || echo /usr/sbin/sshd)
+    rst_listen=$("$rst_f" -T 2>/dev/null | awk '$1 == "listenaddress" { print $2 }') || true
+fi
+rst_target=$(printf '%s\n' "$rst_listen" | awk '
+    $1 != "" {
+        spec = $1
+        if (spec ~ /^\[/) { a = substr(spec, 2, index(spec, "]") - 2); p = substr(spec, index(spec, "]:") + 2) }
+        else if (spec ~ /^[0-9]+$/) { a = "0.0.0.0"; p = spec }
+        else { a = spec; p = spec; sub(/:[0-9]+$/, "", a); sub(/^.*:/, "", p) }
+        if (a == "0.0.0.0" || a == "::" || a ~ /^127\./ || a == "::1") { if (!lp) lp = p }
+        else if (!fa) { fa = a; fp = p }
+    }
+    END {
+        if (lp) print "127.0.0.1", lp
+        else if (fa) print fa, fp
+    }')
+read -r rst_target_host rst_target_port _ <<<"$rst_target"
+[ -z "$rst_sshd_port" ] || rst_target_port=$rst_sshd_port
+# Both go into the tunnel's files: an address and a port, nothing else.
+if ! [[ "$\{rst_target_host:-}" =~ ^[0-9A-Fa-f:.]+$ && "$\{rst_target_port:-}" =~ ^[1-9][0-9]{0,4}$ ]] || [ "$rst_target_port" -gt 65535 ]; then
+    rst_fail "could not find where this backup's sshd listens (ssh.socket, sshd -T: '$\{rst_listen//$'\n'/ }'); set backupSshPort"
+fi
+case "$rst_target_host" in
+*:*) rst_target="[$rst_target_host]:$rst_target_port" ;;
+*) rst_target="$rst_target_host:$rst_target_port" ;;
+esac
+case "$rst_target_host" in
+127.* | ::1) rst_target_allow="" ;;
+*) rst_target_allow=" $rst_target_host" ;;
+esac`;
 
 /** Bash that schedules a command 2 s after this script, so a connection through the tunnel sees the script end. */
 const SCHEDULE = String.raw`rst_schedule() {
@@ -328,6 +434,7 @@ export function renderServiceInstallScript(args: TunnelServiceRenderArgs): strin
     const a = check(args);
     const p = servicePaths(a.name);
     const owned = args.owner !== undefined;
+    const facts = args.backupFacts;
     return renderScript(
         ...(owned ? [OWNERSHIP_FUNCTIONS] : []),
         `rst_user=${shQuote(a.serviceUser)}
@@ -335,7 +442,10 @@ rst_dir=${shQuote(p.dir)}
 rst_unit=${shQuote(p.unitName)}
 rst_unit_path=${shQuote(p.unitPath)}
 rst_key=${shQuote(p.privateKey)}
-rst_gecos=${shQuote(serviceGecos(args.owner))}${owned ? `\n${ownershipVariables({ owner: args.owner!, adopt: args.adopt === true })}` : ""}`,
+rst_gecos=${shQuote(serviceGecos(args.owner))}${owned ? `\n${ownershipVariables({ owner: args.owner!, adopt: args.adopt === true })}` : ""}${
+            facts !== undefined ? `\nrst_login=${shQuote(facts.loginUser)}\nrst_sshd_port=${facts.sshPort ?? ""}` : ""
+        }`,
+        ...(facts !== undefined ? [READ_BACKUP_LOGIN_AND_HOST_KEYS, FIND_BACKUP_SSHD] : []),
         String.raw`rst_lock services`,
         ...(owned ? [backupOwnershipCheck(unitDescription(a.name, a.mainHost, a.forwards.map((f) => f.remotePort).join(",")))] : []),
         String.raw`command -v ssh >/dev/null 2>&1 || rst_fail "the OpenSSH client (ssh) is not installed on this host"
@@ -344,9 +454,13 @@ rst_ensure_account "$rst_user" "$rst_gecos" "set another serviceUser"
 rst_getent_fields rst_fields passwd "$rst_user"
 [ "${"$"}{rst_fields[4]:-}" = "$rst_gecos" ] || { usermod --comment "$rst_gecos" "$rst_user"; rst_changed=1; }
 rst_install_dir "$rst_dir" 755 root root`,
-        heredoc(`rst_install_file "$rst_dir/ssh_config" 644 root root`, renderSshClientConfig(args)),
+        ...(facts === undefined
+            ? [heredoc(`rst_install_file "$rst_dir/ssh_config" 644 root root`, renderSshClientConfig(args))]
+            : [`rst_text=${fileWord(renderSshClientConfig(args))}`, bash`rst_install_file "$rst_dir/ssh_config" 644 root root <<<"$\{rst_text//${TARGET_TOKEN}/"$rst_target"}"`]),
         heredoc(`rst_install_file "$rst_dir/known_hosts" 644 root root`, renderKnownHosts(args)),
-        heredoc(`rst_install_file "$rst_unit_path" 644 root root`, renderUnit(args)),
+        ...(facts === undefined
+            ? [heredoc(`rst_install_file "$rst_unit_path" 644 root root`, renderUnit(args))]
+            : [`rst_text=${fileWord(renderUnit(args))}`, bash`rst_install_file "$rst_unit_path" 644 root root <<<"$\{rst_text//${ALLOW_TOKEN}/"$rst_target_allow"}"`]),
         SCHEDULE,
         bash`rst_via_tunnel=${args.viaTunnel === true ? 1 : 0}
 ssh -G -F "$rst_dir/ssh_config" reverse-ssh-tunnel-main >/dev/null || rst_fail "ssh rejected the generated client configuration"

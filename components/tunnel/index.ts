@@ -1,12 +1,12 @@
+import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { renderKeyOptions, TUNNEL_ACCOUNT_TYPE, tunnelAccountCommand, TunnelAccountParts } from "../account";
 import { HostConnection, validateConnection } from "../connection";
 import { remoteScript } from "../connection/remoteScript";
 import { joinScripts } from "../shell/bundle";
 import { mainHostLibrary } from "../library/main";
-import { backupHostLibrary } from "../library/backup";
 import { TUNNEL_KEY_PAIR_TYPE, tunnelKeyPairKey, TunnelKeyAlgorithm } from "../keypair";
-import { defaultServiceUser, defaultTunnelUser, ForwardSpec, PLACEHOLDER_KEY, renderSshClientConfig, servicePaths, TUNNEL_SERVICE_TYPE, tunnelServiceCommands } from "../service";
+import { defaultServiceUser, defaultTunnelUser, ForwardSpec, parseBackupHostKeys, PLACEHOLDER_KEY, renderSshClientConfig, servicePaths, TUNNEL_SERVICE_TYPE, tunnelServiceCommands } from "../service";
 import { SSHD_MATCH_BLOCK_TYPE, sshdMatchBlockCommand, SshdPlacement } from "../sshd";
 import {
     ConfigError,
@@ -23,8 +23,6 @@ import {
     renderClientConfigInstallScript,
     renderClientConfigRemoveScript,
     renderMainClientConfig,
-    parseBackupSshd,
-    renderReadBackupFactsScript,
     renderReadHostKeysScript,
 } from "./render";
 import { claimOnMain } from "./registry";
@@ -339,7 +337,6 @@ export class ReverseTunnel extends pulumi.ComponentResource {
         if (args.main !== undefined) claimOnMain(args.main, { name: s.name, resourceName: name, ports: listenPorts, tunnelUser: s.tunnelUser });
         /** Checks that run when an Output resolves name the tunnel too. */
         const named = <T>(check: () => T): T => forTunnel(s.name, check);
-        const retain = args.compromised === true ? { retainOnDelete: true } : {};
         // The key, the sshd block, the account and the service are this component's own
         // children, not each the child of a component of its own (as up to 0.1.0): each
         // component cost the engine three checkpoint writes per tunnel on a fresh up (begin,
@@ -437,24 +434,12 @@ export class ReverseTunnel extends pulumi.ComponentResource {
             );
         }
 
-        let service: pulumi.Resource | undefined;
+        let service: command.remote.Command | undefined;
         let backupHostKeys: pulumi.Output<string[]> = pulumi.output(args.backupHostKeys ?? []);
         if (backup !== undefined) {
-            const facts = remoteScript(
-                `${name}-backup-hostkeys`,
-                {
-                    connection: backup,
-                    connectionKey: "backup.connection",
-                    create: pulumi.output(s.loginUser).apply(renderReadBackupFactsScript),
-                    quiet: true,
-                    library: backupHostLibrary,
-                    // Through the tunnel, the service's delete (which removes it) releases this one's mark.
-                    unreachableOnDelete: backup.proxy !== undefined,
-                },
-                { parent: this, ...retain },
-            );
-            const backupSshd = facts.stdout.apply((out) => [named(() => parseBackupSshd("backup sshd", out))] as const);
-            backupHostKeys = facts.stdout.apply((out) => named(() => parseHostKeyList("backup host keys", out)).map((k) => k.line));
+            // The service install reads the backup's sshd listener (the first forward's
+            // target), checks loginUser and prints the host keys main's client config pins:
+            // a separate read (up to 0.1.0) cost a login and a record of its own per backup.
             service = tunnelServiceCommands(
                 `${name}`,
                 {
@@ -464,14 +449,16 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                     mainPort: mainPublicPort,
                     tunnelUser: s.tunnelUser,
                     serviceUser: s.serviceUser,
-                    forwards: pulumi.all([backupSshd, forwardsOut]).apply(([[sshd], fw]) => [{ ...fw[0]!, localHost: sshd.host, localPort: s.backupSshPort ?? sshd.port }, ...fw.slice(1)]),
+                    forwards: forwardsOut,
                     mainHostKeys,
                     privateKey,
                     ...(args.compromised !== undefined ? { compromised: args.compromised } : {}),
                     ...ownership,
                 },
                 { ...formerlyUnder(TUNNEL_SERVICE_TYPE), ...(account !== undefined ? { dependsOn: [account.command] } : {}) },
+                { loginUser: s.loginUser, ...(s.backupSshPort !== undefined ? { sshPort: s.backupSshPort } : {}) },
             );
+            backupHostKeys = service.stdout.apply((out) => named(() => parseBackupHostKeys("backup host keys", out)));
         }
         // Main's client entry needs the backup's host keys: read from it, or given.
         const haveBackupKeys = backup !== undefined || args.backupHostKeys !== undefined;

@@ -1,6 +1,6 @@
 import { OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables } from "../ownership/render";
 import { bash, fileWord, renderScript, shQuote } from "../shell";
-import { ConfigError, parseHostKeyList, validateHost, validatePort, validateTunnelName, validateUserName } from "../validation";
+import { parseHostKeyList, validatePort, validateTunnelName, validateUserName } from "../validation";
 
 /** Where main's client config for backup `name` is installed (Debian's ssh_config includes this dir). */
 export function clientConfigPath(name: string): string {
@@ -145,67 +145,6 @@ ${ownershipVariables({ owner })}`,
         bash`rst_lock client-config
 rst_held_by_other "main's client config for backup-${name} ($rst_path)" "$(rst_mark_of "$rst_path")" || rst_remove "$rst_path"`,
     );
-}
-
-/** Where the backup's own sshd accepts connections, as read on the backup. */
-export interface BackupSshd {
-    /** Address the forward targets: `127.0.0.1` when sshd listens on a wildcard or loopback. */
-    readonly host: string;
-    /** sshd's port. */
-    readonly port: number;
-}
-
-/**
- * Script that prints the backup's host keys, then `# sshd HOST PORT`: where its sshd
- * listens (the socket's own address under socket activation, else `sshd -T`), and
- * fails when `loginUser` does not exist there. Read-only.
- */
-export function renderReadBackupFactsScript(loginUser: string): string {
-    validateUserName("loginUser", loginUser);
-    // Sections (renderScript): the code is the same for every backup, so a backup's
-    // script library holds it and the command stores a call and the login name.
-    return renderScript(
-        READ_HOST_KEYS,
-        `rst_login=${shQuote(loginUser)}`,
-        bash`getent passwd "$rst_login" >/dev/null ||
-    rst_fail "loginUser '$rst_login' does not exist on this backup, so 'ssh backup-<name>' from main could not log in; set loginUser to an account that exists here (Raspberry Pi OS has had no 'pi' account since 2022: the owner picks the first user)"
-rst_listen=""
-if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-    for rst_unit in ssh.socket sshd.socket; do
-        if systemctl is-active --quiet "$rst_unit"; then
-            rst_listen=$(systemctl show -P Listen "$rst_unit" | awk '{ print $1 }')
-            break
-        fi
-    done
-fi
-if [ -z "$rst_listen" ]; then
-    rst_sshd=$(command -v sshd || echo /usr/sbin/sshd)
-    rst_listen=$("$rst_sshd" -T 2>/dev/null | awk '$1 == "listenaddress" { print $2 }') || true
-fi
-[ -n "$rst_listen" ] || rst_fail "could not find where this backup's sshd listens (sshd -T, ssh.socket); set backupSshPort"
-# The first listener that covers loopback wins; else the first one.
-printf '%s
-' "$rst_listen" | awk '
-    {
-        spec = $1
-        if (spec ~ /^\[/) { a = substr(spec, 2, index(spec, "]") - 2); p = substr(spec, index(spec, "]:") + 2) }
-        else if (spec ~ /^[0-9]+$/) { a = "0.0.0.0"; p = spec }
-        else { a = spec; p = spec; sub(/:[0-9]+$/, "", a); sub(/^.*:/, "", p) }
-        if (a == "0.0.0.0" || a == "::" || a ~ /^127\./ || a == "::1") { if (!lp) lp = p }
-        else if (!fa) { fa = a; fp = p }
-    }
-    END {
-        if (lp) print "# sshd 127.0.0.1", lp
-        else if (fa) print "# sshd", fa, fp
-    }'`,
-    );
-}
-
-/** Parses the `# sshd HOST PORT` line of {@link renderReadBackupFactsScript}'s output. */
-export function parseBackupSshd(key: string, out: string): BackupSshd {
-    const m = /^# sshd (\S+) (\d+)$/m.exec(out);
-    if (m === null) throw new ConfigError(key, "the backup did not report where its sshd listens; set backupSshPort");
-    return { host: validateHost(`${key}.host`, m[1]), port: validatePort(`${key}.port`, Number(m[2])) };
 }
 
 /** Script that prints the host's public host keys (read-only). */

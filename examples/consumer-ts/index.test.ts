@@ -66,8 +66,8 @@ before(async () => {
                     state.privateKeyOpenssh = "-----BEGIN OPENSSH PRIVATE KEY-----\nmock\n-----END OPENSSH PRIVATE KEY-----\n";
                 }
                 if (args.type === "command:remote:Command") {
-                    // The host-key reads; the backup's also reports where its sshd listens.
-                    state.stdout = args.name.endsWith("hostkeys") ? `${HOST_KEY}\n# sshd 127.0.0.1 22\n` : "";
+                    // Main's host-key read; a backup's service install prints the backup's host keys.
+                    state.stdout = args.name.endsWith("hostkeys") ? `${HOST_KEY}\n` : args.name.endsWith("-service") ? `reverse-ssh-tunnel: host key of this backup: ${HOST_KEY}\n` : "";
                     state.stderr = "";
                 }
                 return { id: `${args.name}-id`, state };

@@ -74,9 +74,11 @@ describe.sequential("upgrade from 0.1.0's resource tree under the real engine", 
         writeReport("upgrade-up.txt", res.stdout);
         expect(res.summary.result).toBe("succeeded");
         // Created: what 0.1.0's program made beside its tunnels' components, which the fixture
-        // leaves out (the backup's host-key read, main's client config, the health check's
-        // component and its two commands). Deleted: the four components, nothing else.
-        expect(changes(res.summary.resourceChanges)).toEqual({ create: 5, delete: 4 });
+        // leaves out (main's client config, the health check's component and its two
+        // commands). Updated: the service, whose install now reads the backup's sshd listener
+        // and host keys itself (the same files result, so no restart). Deleted: the four
+        // components, nothing else.
+        expect(changes(res.summary.resourceChanges)).toEqual({ create: 4, update: 1, delete: 4 });
         expect(res.stdout.match(/^ - .* deleting/gm)?.map((l) => l.replace(/ deleting.*/, "").trim()).sort()).toEqual(
             ["SshdMatchBlock", "TunnelAccount", "TunnelKeyPair", "TunnelService"].map((c) => `-  reverse-ssh-tunnel:index:${c} pi`),
         );

@@ -10,10 +10,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { renderAccountApplyScript, renderAccountRevokeScript } from "../../components/account";
 import { privilegedPhase } from "../../components/connection";
-import { type ForwardSpec, renderKeyInstallScript, renderServiceInstallScript, renderServiceRemoveScript } from "../../components/service";
+import { type ForwardSpec, parseBackupHostKeys, renderKeyInstallScript, renderServiceInstallScript, renderServiceRemoveScript } from "../../components/service";
 import { renderPackedBundle } from "../../components/shell";
 import { SshdPlacement, renderSshdApplyScript, renderSshdRemoveScript } from "../../components/sshd";
-import { type ReverseTunnelArgs, parseBackupSshd, renderClientConfigInstallScript, renderClientConfigRemoveScript, renderMainClientConfig, renderReadBackupFactsScript, renderReadHostKeysScript, resolveTunnelSettings } from "../../components/tunnel";
+import { type ReverseTunnelArgs, renderClientConfigInstallScript, renderClientConfigRemoveScript, renderMainClientConfig, renderReadHostKeysScript, resolveTunnelSettings } from "../../components/tunnel";
 import { parseHostKeyList, parsePublicKey } from "../../components/validation";
 import { adminSsh, getHost, LabDescription, loadLab } from "../../lab/client";
 
@@ -125,10 +125,6 @@ export async function applyTunnel(t: LabTunnel, lab: LabDescription = loadLab())
         return r;
     };
     const mainHostKeys = parseHostKeyList("main", (await run("main-hostkeys", lab.main, renderReadHostKeysScript())).stdout).map((k) => k.line);
-    const facts = (await run("backup-hostkeys", t.backupHost, renderReadBackupFactsScript(s.loginUser as string))).stdout;
-    const backupHostKeys = parseHostKeyList("backup", facts).map((k) => k.line);
-    const sshd = parseBackupSshd("backup sshd", facts);
-    const forwards = [{ ...s.forwards[0]!, localHost: sshd.host, localPort: s.backupSshPort ?? sshd.port }, ...s.forwards.slice(1)];
     await run("sshd", lab.main, renderSshdApplyScript({ user: s.tunnelUser, listenPorts: s.listenPorts, description: `backup ${s.name}`, ...(t.placement ? { placement: t.placement } : {}) }));
     await run(
         "account",
@@ -145,12 +141,23 @@ export async function applyTunnel(t: LabTunnel, lab: LabDescription = loadLab())
         }),
     );
     await run("tunnel-key", t.backupHost, renderKeyInstallScript({ name: s.name }), key.privateKey);
-    await run(
+    // As a ReverseTunnel's service: it reads the backup's sshd listener and prints its host keys.
+    const installed = await run(
         "service",
         t.backupHost,
         // The lab's args are plain values, so the settings are too.
-        renderServiceInstallScript({ name: s.name, mainHost: s.mainPublicHost as string, mainPort: s.mainPublicPort as number, tunnelUser: s.tunnelUser, serviceUser: s.serviceUser, forwards, mainHostKeys }),
+        renderServiceInstallScript({
+            name: s.name,
+            mainHost: s.mainPublicHost as string,
+            mainPort: s.mainPublicPort as number,
+            tunnelUser: s.tunnelUser,
+            serviceUser: s.serviceUser,
+            forwards: s.forwards,
+            mainHostKeys,
+            backupFacts: { loginUser: s.loginUser as string, ...(s.backupSshPort !== undefined ? { sshPort: s.backupSshPort } : {}) },
+        }),
     );
+    const backupHostKeys = parseBackupHostKeys("backup", installed.stdout);
     const clientArgs = { name: s.name, port: s.port!, loginUser: s.loginUser as string, backupHostKeys };
     await run("client-config", lab.main, renderClientConfigInstallScript(clientArgs));
     return { settings: s, key, mainHostKeys, backupHostKeys, sshConfig: renderMainClientConfig(clientArgs), steps };

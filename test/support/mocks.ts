@@ -42,7 +42,7 @@ export function installMocks(preview = false): Registered[] {
                     state.privateKeyOpenssh = FAKE_PRIVATE_KEY;
                 }
                 if (args.type === "command:remote:Command") {
-                    state.stdout = args.name.endsWith("hostkeys") ? `${SAMPLE_KEY}\n# sshd 127.0.0.1 22\n` : "";
+                    state.stdout = args.name.endsWith("hostkeys") ? `${SAMPLE_KEY}\n` : args.name.endsWith("-service") ? `reverse-ssh-tunnel: host key of this backup: ${SAMPLE_KEY}\n` : "";
                     state.stderr = "";
                 }
                 return { id: `${args.name}-id`, state };

@@ -25,9 +25,11 @@ export const OWNER = "organization/rst-project/dev/pi";
 /** Every script the library renders, by name, for bash -n / shellcheck. */
 export function allScripts(): Record<string, string> {
     const service = { ...SERVICE_ARGS, owner: OWNER };
+    // As a ReverseTunnel's: it reads where the backup's sshd listens and prints its host keys.
+    const serviceReading = { ...service, backupFacts: { loginUser: "pi" } };
     const backupServiceBundle = renderLibraryBundle(backupHostLibrary(), "pi-service.0123456789ab", "urn:pulumi:dev::p::command:remote:CopyToRemote::backup-scripts-x", {
-        create: renderServiceInstallScript(service),
-        update: renderServiceInstallScript(service),
+        create: renderServiceInstallScript(serviceReading),
+        update: renderServiceInstallScript(serviceReading),
         delete: renderServiceRemoveScript(service),
     })!;
     const finalizeAndClient = joinScripts(
@@ -59,6 +61,7 @@ export function allScripts(): Record<string, string> {
         "client-config-remove-owned": renderClientConfigRemoveScript("pi", OWNER),
         "key-install-owned": renderKeyInstallScript({ name: "pi", owner: OWNER }),
         "service-install-owned": renderServiceInstallScript({ ...SERVICE_ARGS, owner: OWNER, adopt: true }),
+        "service-install-reading-facts": renderServiceInstallScript({ ...SERVICE_ARGS, mainHost: "198.51.100.7", owner: OWNER, backupFacts: { loginUser: "pi", sshPort: 2022 } }),
         "service-remove-owned": renderServiceRemoveScript({ name: "pi", owner: OWNER }),
         "health-command": renderHealthCommand(),
         "health-install": renderHealthInstallScript(),

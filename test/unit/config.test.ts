@@ -89,7 +89,7 @@ describe("stack program (index.ts)", () => {
         });
         // Imported only now: a program imported before setMocks would pass vacuously.
         const program = await import("../../index");
-        const out = await resolve(program.backups.garage!.sshConfig);
+        const out = await resolve(program.sshConfig);
         await settle();
         expect(seen.filter((s) => s.type === "reverse-ssh-tunnel:index:ReverseTunnel").map((s) => s.name)).toEqual(["pi", "garage"]);
         expect(await resolve(program.backups.pi!.port)).toBe(2222);

@@ -44,7 +44,7 @@ describe("ReverseTunnel halves", () => {
         expect(await resolve(t.unitName)).toBe("reverse-ssh-tunnel-nas.service");
         await settle();
         expect(seen.map((s) => s.type)).not.toContain("tls:index/privateKey:PrivateKey");
-        expect(commandsOn(seen, "192.168.1.20")).toEqual(["nas-backup-hostkeys", "nas-service", "nas-tunnel-key"]);
+        expect(commandsOn(seen, "192.168.1.20")).toEqual(["nas-service", "nas-tunnel-key"]);
         expect(commandsOn(seen, "203.0.113.10")).toEqual([]);
         // Scripts travel on stdin as one bundle; a key command's data follows it.
         const service = seen.find((s) => s.name === "nas-service")!;
@@ -64,7 +64,7 @@ describe("ReverseTunnel halves", () => {
                     if (a.type === "tls:index/privateKey:PrivateKey") {
                         Object.assign(state, { publicKeyOpenssh: `${real.publicKey}\n`, publicKeyFingerprintSha256: "SHA256:x", privateKeyOpenssh: real.privateKey });
                     }
-                    if (a.type === "command:remote:Command") Object.assign(state, { stdout: a.name.endsWith("hostkeys") ? `${SAMPLE_KEY}\n# sshd 127.0.0.1 22\n` : "", stderr: "" });
+                    if (a.type === "command:remote:Command") Object.assign(state, { stdout: a.name.endsWith("hostkeys") ? `${SAMPLE_KEY}\n` : a.name.endsWith("-service") ? `reverse-ssh-tunnel: host key of this backup: ${SAMPLE_KEY}\n` : "", stderr: "" });
                     return { id: `${a.name}-id`, state };
                 },
                 call: () => ({}),

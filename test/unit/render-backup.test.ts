@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { CLIENT_TIMING, renderKnownHosts, renderSshClientConfig, renderUnit, servicePaths } from "../../components/service";
+import { CLIENT_TIMING, FIND_BACKUP_SSHD, parseBackupHostKeys, renderKnownHosts, renderServiceInstallScript, renderSshClientConfig, renderUnit, servicePaths } from "../../components/service";
 import { CLIENT_ALIVE } from "../../components/sshd";
 import { SAMPLE_KEY } from "../support/fixtures";
 import { SERVICE_ARGS } from "../support/render-all";
@@ -112,5 +112,53 @@ describe("systemd unit", () => {
         expect(() => renderUnit({ ...SERVICE_ARGS, mainHost: "main\nExecStartPre=/bin/sh" })).toThrow(/^mainHost: invalid host/);
         expect(() => renderUnit({ ...SERVICE_ARGS, forwards: [{ remotePort: 80 }] })).toThrow(/forwards\[0\]\.remotePort/);
         expect(() => renderUnit({ ...SERVICE_ARGS, mainHostKeys: [] })).toThrow(/never trust on first use/);
+    });
+});
+
+describe("a ReverseTunnel's service reads where the backup's sshd listens (backupFacts)", () => {
+    /** Runs the finding section with `sshd -T` answering `listen` (systemd's sockets answering nothing). */
+    function find(listen: string[], sshdPort = ""): { status: number | null; target: string; stderr: string } {
+        const bin = fs.mkdtempSync(path.join(dir, "bin-"));
+        fs.writeFileSync(path.join(bin, "systemctl"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+        fs.writeFileSync(path.join(bin, "sshd"), `#!/bin/sh\nprintf '%s\\n' ${listen.map((l) => `'listenaddress ${l}'`).join(" ")}\n`, { mode: 0o755 });
+        const script = `rst_fail() { echo "error: $*" >&2; exit 1; }\nrst_sshd_port=${sshdPort}\n${FIND_BACKUP_SSHD}\nprintf '%s|%s' "$rst_target" "$rst_target_allow"\n`;
+        const r = spawnSync("bash", ["-c", script], { encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin` } });
+        return { status: r.status, target: r.stdout, stderr: r.stderr };
+    }
+
+    it.each([
+        [["0.0.0.0:22", "[::]:22"], "", "127.0.0.1:22|"],
+        [["192.0.2.5:2022", "127.0.0.1:2023"], "", "127.0.0.1:2023|"],
+        [["192.0.2.5:2022"], "", "192.0.2.5:2022| 192.0.2.5"],
+        [["[2001:db8::5]:22"], "", "[2001:db8::5]:22| 2001:db8::5"],
+        [["0.0.0.0:22"], "2222", "127.0.0.1:2222|"],
+    ])("sshd -T listening on %j (backupSshPort %j): the forward targets %j", (listen, port, want) => {
+        expect(find(listen, port)).toMatchObject({ status: 0, target: want });
+    });
+
+    it("an answer that is not an address and a port fails, naming backupSshPort, and nothing of it reaches the files", () => {
+        for (const listen of [[], ["evil$(touch /tmp/x):22"], ["192.0.2.5:99999"], ["nas.lan:22"]]) {
+            const r = find(listen);
+            expect(r.status, JSON.stringify(listen)).toBe(1);
+            expect(r.stderr).toMatch(/could not find where this backup's sshd listens .*; set backupSshPort/);
+        }
+    });
+
+    it("the rendered files hold stand-ins the install fills: the forward's target, and a non-loopback target in the unit's IPAddressAllow", () => {
+        const args = { ...SERVICE_ARGS, mainHost: "198.51.100.7", forwards: [{ remotePort: 2222 }], backupFacts: { loginUser: "pi" } };
+        expect(renderSshClientConfig(args)).toContain("    RemoteForward 127.0.0.1:2222 RST_BACKUP_SSHD_TARGET\n");
+        expect(renderUnit(args)).toContain("IPAddressAllow=localhost 198.51.100.7RST_BACKUP_SSHD_ALLOW\n");
+        const script = renderServiceInstallScript(args);
+        expect(script).toContain('<<<"${rst_text//RST_BACKUP_SSHD_TARGET/"$rst_target"}"');
+        expect(script).toContain('<<<"${rst_text//RST_BACKUP_SSHD_ALLOW/"$rst_target_allow"}"');
+        expect(script).toContain("rst_login=pi\nrst_sshd_port=\n");
+        expect(() => renderServiceInstallScript({ ...args, backupFacts: { loginUser: "pi;x" } })).toThrow(/^loginUser: /);
+        expect(() => renderServiceInstallScript({ ...args, backupFacts: { loginUser: "pi", sshPort: 0 } })).toThrow(/^backupSshPort: /);
+    });
+
+    it("the backup's host keys are read from the install's notes, nothing else of its output", () => {
+        const out = `reverse-ssh-tunnel: host key of this backup: ${SAMPLE_KEY}\nreverse-ssh-tunnel: reverse-ssh-tunnel-pi.service is up\n`;
+        expect(parseBackupHostKeys("backup host keys", out)).toEqual([SAMPLE_KEY]);
+        expect(() => parseBackupHostKeys("backup host keys", "reverse-ssh-tunnel: reverse-ssh-tunnel-pi.service is up\n")).toThrow(/^backup host keys: no host keys found/);
     });
 });
