@@ -82,7 +82,7 @@ describe.sequential(`pulumi up / destroy under the real engine (${cliEnd()} CLI)
         expect(libs).toEqual([`lib-${backupHostLibrary().hash}.sh`]);
         expect(listing.filter((l) => /^\d+ \w+$/.test(l))).toEqual(["755 root", "644 root"]);
         const prefix = stackOwnerPrefix("organization", "reverse-ssh-tunnel", stack.name);
-        for (const n of ["pi-backup-hostkeys", "pi-tunnel-key", "pi-service"]) expect(listing, n).toContain(libraryUserId(`${prefix}${n}`, n));
+        for (const n of ["pi-tunnel-key", "pi-service"]) expect(listing, n).toContain(libraryUserId(`${prefix}${n}`, n));
         expect(listing).toContain(`${backupHostLibrary().sha256}  ${libs[0]}`);
         // The upload is the admin account's file, with the same text.
         const upload = (await sh("backup1", `sha256sum ~${BACKUP_ADMIN}/.cache/reverse-ssh-tunnel/${libs[0]}`)).trim().split(" ")[0];
