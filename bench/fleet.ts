@@ -4,7 +4,7 @@
  * `destroy`, and main's sshd memory per tunnel. For add and revoke it also
  * counts the other N tunnels whose ssh client process changed (goal: none).
  *
- *   npm run bench:fleet -- [--sizes 1,20,50,100] [--parallel P] [--shards K]
+ *   npm run bench:fleet -- [--sizes 1,20,50,100] [--parallel P] [--shards K] [--agent]
  *
  * `--shards K` splits the N backups into K stacks on the same main (as an MSP would
  * keep one stack per client) and runs their ups, no-op ups and destroys at the same
@@ -29,6 +29,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { hostExec, loadLab } from "../lab/client";
+import { adaptLabJson } from "../components/config/lab";
 import { sshdPssKb } from "../test/support/hosts";
 import { openStack, setStackConfig } from "../test/support/engine";
 import { diffCpu, hostCpuNow, sampleLogins } from "./host-cpu";
@@ -44,6 +45,12 @@ const sizes = (flag("sizes") ?? "1,20,50,100").split(",").map(Number);
 const parallel = flag("parallel") !== undefined ? Number(flag("parallel")) : undefined;
 const engineOpts = parallel !== undefined ? { parallel } : {};
 const shards = Number(flag("shards") ?? 1);
+/**
+ * `--agent`: Pulumi logs in with an SSH agent holding the lab's admin key instead of the
+ * key in the stack config, as docs/fleets.md advises for fleets: no command record then
+ * stores the admin key (in its connection, inputs and outputs).
+ */
+const agent = args.includes("--agent");
 const root = path.resolve(__dirname, "..");
 
 const backup = (k: number) => ({ name: `f${k}`, lab: `backup${k}`, tunnelPort: 2400 + k });
@@ -73,12 +80,49 @@ function stateByKind(deployments: readonly unknown[], backups: number): Map<stri
     }
     return out;
 }
+/**
+ * A lab host as stack config: by its lab name (the key file comes with it), or with
+ * `--agent` spelled out without a key (the engine then uses the agent).
+ */
+function hostConfig(name: string): Record<string, unknown> {
+    if (!agent) return { lab: name };
+    const h = adaptLabJson(JSON.parse(fs.readFileSync(path.join(root, ".state/lab/lab.json"), "utf8")), name)!;
+    const ed25519 = h.hostKeys.find((k) => k.startsWith("ssh-ed25519"));
+    return {
+        host: h.address,
+        user: h.adminUser,
+        hostKey: ed25519,
+        ...(h.port !== undefined ? { port: h.port } : {}),
+        ...(name === "main" && h.publicAddress !== undefined ? { publicHost: h.publicAddress } : {}),
+        ...(name !== "main" && h.loginUser !== undefined ? { loginUser: h.loginUser } : {}),
+    };
+}
 /** Backups `from..to` (1-based, inclusive) as one stack's config. */
 const config = (from: number, to: number) => ({
     lab: ".state/lab/lab.json",
-    main: { lab: "main" },
-    backups: Array.from({ length: to - from + 1 }, (_, k) => backup(from + k)),
+    main: hostConfig("main"),
+    backups: Array.from({ length: to - from + 1 }, (_, k) => {
+        const { lab, ...b } = backup(from + k);
+        return { ...b, ...hostConfig(lab) };
+    }),
 });
+
+/** Starts an agent holding the lab's admin key for the engine (SSH_AUTH_SOCK); returns its stop. */
+function startAgent(): () => void {
+    const dir = fs.mkdtempSync(path.join(root, ".state", "bench", "agent-"));
+    fs.chmodSync(dir, 0o700);
+    const sock = path.join(dir, "agent.sock");
+    const out = execFileSync("ssh-agent", ["-s", "-a", sock], { encoding: "utf8" });
+    const pid = /SSH_AGENT_PID=(\d+)/.exec(out)?.[1];
+    const key = adaptLabJson(JSON.parse(fs.readFileSync(path.join(root, ".state/lab/lab.json"), "utf8")), "main")!.adminKeyPath;
+    execFileSync("ssh-add", ["-q", key], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: "inherit" });
+    process.env.SSH_AUTH_SOCK = sock;
+    return () => {
+        delete process.env.SSH_AUTH_SOCK;
+        if (pid !== undefined) process.kill(Number(pid));
+        fs.rmSync(dir, { recursive: true, force: true });
+    };
+}
 /** N backups split into `shards` stacks of consecutive backups: [from, to] per stack. */
 const split = (n: number): Array<[number, number]> => {
     const per = Math.ceil(n / shards);
@@ -153,6 +197,7 @@ async function main(): Promise<void> {
     execFileSync("npx", ["tsx", "lab/cli.ts", "down", "--purge"], { cwd: root, stdio: "inherit" });
     execFileSync("npx", ["tsx", "lab/cli.ts", "up", "--backups", String(max + 1), "--timeout", "600"], { cwd: root, stdio: "inherit" });
     const labUpMs = Date.now() - t0lab;
+    const stopAgent = agent ? startAgent() : () => undefined;
     const started = new Date();
     const rows: Array<Record<string, number>> = [];
     const stateKinds: Array<{ n: number; kinds: Map<string, { bytes: number; stdin: number }> }> = [];
@@ -233,9 +278,10 @@ async function main(): Promise<void> {
         });
         console.log(JSON.stringify(rows.at(-1)));
     }
+    stopAgent();
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     const table = [
-        `Fleet: N backups on one main (${started.toISOString()}, ${os.cpus().length} cores, real engine, parallel ${parallel ?? "default (4 x CPUs)"}, lab hosts; lab up with ${max + 1} backups: ${s(labUpMs)})`,
+        `Fleet: N backups on one main (${started.toISOString()}, ${os.cpus().length} cores, real engine, parallel ${parallel ?? "default (4 x CPUs)"}, admin key ${agent ? "in an SSH agent" : "in the stack config"}, lab hosts; lab up with ${max + 1} backups: ${s(labUpMs)})`,
         "",
         "| backups | stacks | pulumi up (fresh) | no-op up | add 1 | revoke 1 | others restarted (add/revoke) | destroy | main: sshd PSS of all tunnels | per tunnel | state per backup | up: CPU s (lab hosts' share) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
