@@ -51,6 +51,12 @@ export interface RemoteScriptArgs {
      * successful delete releases besides its own (see `unreachableOnDelete`). Default none.
      */
     readonly releasesMarksOf?: readonly string[];
+    /**
+     * Resource names of commands an earlier release made on the same host, which this
+     * one replaced and whose delete never reaches the host: its create and update release
+     * their library marks, so the library version they held does not stay. Default none.
+     */
+    readonly retiresMarksOf?: readonly string[];
 }
 
 /**
@@ -73,7 +79,7 @@ export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.
         .all([args.create, args.update ?? args.create, args.delete ?? "exit 0", args.stdin ?? args.publicData ?? "", install?.resource.urn])
         .apply(([create, update, del, data, installer]) => {
             const scripts = { create, update, delete: del };
-            const calls = install === undefined ? undefined : renderLibraryBundle(install.library, libraryUserOf(name), installer!, scripts, (args.releasesMarksOf ?? []).map(libraryUserOf));
+            const calls = install === undefined ? undefined : renderLibraryBundle(install.library, libraryUserOf(name), installer!, scripts, (args.releasesMarksOf ?? []).map(libraryUserOf), (args.retiresMarksOf ?? []).map(libraryUserOf));
             return packBundle(calls ?? renderBundle(scripts)) + data;
         });
     // The login user (maybe an Output) decides between bash and sudo. Taken from the

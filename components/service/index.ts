@@ -157,9 +157,9 @@ export function tunnelServiceCommands(
             triggers: [plain.name],
             library: backupHostLibrary,
             // Through the tunnel, the last delete that reaches the backup: it releases the
-            // library marks of the key too, and of the host-key read a ReverseTunnel made
-            // itself up to 0.1.0 (its record is gone after an upgrade; its mark is not).
-            ...(viaTunnel ? { releasesMarksOf: [`${name}-tunnel-key`, `${name}-backup-hostkeys`] } : {}),
+            // library mark of the key too. The host-key read a ReverseTunnel made up to 0.1.0
+            // had no delete there: its mark goes when this command next runs.
+            ...(viaTunnel ? { releasesMarksOf: [`${name}-tunnel-key`], retiresMarksOf: [`${name}-backup-hostkeys`] } : {}),
         },
         // The key waits for whatever the caller's dependsOn names, so the service waits for it through the key.
         { ...opts, dependsOn: [key], ...retain },

@@ -280,6 +280,9 @@ export function libraryUserId(identity: string, name: string): string {
  * @param alsoRelease - marks the successful delete releases besides its own: those of
  *   commands whose host is out of reach by the time their delete would run (a backup
  *   reached through the tunnel this command's delete removes). Default none.
+ * @param retired - marks its create and update release: those of commands an earlier
+ *   release made on this host, which this one replaced and whose own delete never runs
+ *   there (out of reach). Default none.
  */
 export function renderLibraryBundle(
     lib: HostLibrary,
@@ -287,13 +290,15 @@ export function renderLibraryBundle(
     installer: string,
     scripts: { create: string; update: string; delete?: string },
     alsoRelease: readonly string[] = [],
+    retired: readonly string[] = [],
 ): string | undefined {
     if (!/^[A-Za-z0-9._-]+$/.test(user)) throw new Error(`invalid library user id ${JSON.stringify(user)}`);
     const create = phaseCalls(lib, scripts.create);
     const update = phaseCalls(lib, scripts.update);
     const del = scripts.delete === undefined ? "exit 0" : phaseCalls(lib, scripts.delete);
     if (create === undefined || update === undefined || del === undefined) return undefined;
-    const use = `rst_lib_use ${lib.hash} ${user}`;
+    for (const u of retired) if (!/^[A-Za-z0-9._-]+$/.test(u)) throw new Error(`invalid library user id ${JSON.stringify(u)}`);
+    const use = `rst_lib_use ${lib.hash} ${user}${retired.length > 0 ? `\nrst_lib_release ${retired.join(" ")}` : ""}`;
     for (const u of alsoRelease) if (!/^[A-Za-z0-9._-]+$/.test(u)) throw new Error(`invalid library user id ${JSON.stringify(u)}`);
     const release = `rst_lib_release_on_success() { [ "$1" != 0 ] || rst_lib_release ${[user, ...alsoRelease].join(" ")}; }
 rst_exit_hooks+=(rst_lib_release_on_success)`;

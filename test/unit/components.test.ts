@@ -258,14 +258,16 @@ describe("ReverseTunnel options", () => {
         const svc = commands(r.seen).find((c) => c.name === "pi-service");
         expect(unwrap(svc?.inputs.connection).proxy.host).toBe("203.0.113.10");
         // The service's delete removes the tunnel: the last delete that reaches the backup.
-        // The key runs none; the service's releases its library mark, and that of the
-        // host-key read a tunnel made up to 0.1.0 (an upgraded host still has it).
+        // The key runs none; the service's releases its library mark. The host-key read a
+        // tunnel made up to 0.1.0 had none either: the service's create and update release its mark.
         const del = (name: string) => commands(r.seen).find((c) => c.name === name)?.inputs.delete;
         expect(del("pi-tunnel-key")).toBeUndefined();
         expect(String(unwrap(del("pi-service")))).toContain("delete");
         const bundle = unpackBundle(String(unwrap(svc?.inputs.stdin))).bundle;
         const release = /rst_lib_release (.*); \}/.exec(bundle)?.[1]?.split(" ").map((u) => u.replace(/\.[0-9a-f]{12}$/, ""));
-        expect(release).toEqual(["pi-service", "pi-tunnel-key", "pi-backup-hostkeys"]);
+        expect(release).toEqual(["pi-service", "pi-tunnel-key"]);
+        const retire = /rst_lib_use [0-9a-f]{16} \S+\nrst_lib_release (.*)\n/.exec(bundle)?.[1]?.split(" ").map((u) => u.replace(/\.[0-9a-f]{12}$/, ""));
+        expect(retire).toEqual(["pi-backup-hostkeys"]);
     });
 
     it.each([

@@ -90,6 +90,17 @@ describe("host script library", () => {
         expect(files()).toEqual([`lib-${r2.hash}.sh`, `users/${r2.hash}/cmd1`, `users/${r2.hash}/installer`]);
     });
 
+    it("a command's create and update release the marks of commands it retired (whose own delete never reaches the host)", () => {
+        const retiring = r2.fix(renderLibraryBundle(v2, "cmd4", "urn:test:installer", { create: greet("c"), update: greet("u") }, [], ["cmd1"])!);
+        expect(bash("create", retiring).status).toBe(0);
+        expect(files()).toEqual([`lib-${r2.hash}.sh`, `users/${r2.hash}/cmd4`, `users/${r2.hash}/installer`]);
+        expect(() => renderLibraryBundle(v2, "cmd4", "urn:test:installer", { create: greet("c"), update: greet("u") }, [], ["cmd1; rm"])).toThrow(/invalid library user id/);
+        // Back to what the next tests start from.
+        expect(bash("delete", retiring).status).toBe(0);
+        expect(bash("update", command(r2, v2, "cmd1")).status).toBe(0);
+        expect(files()).toEqual([`lib-${r2.hash}.sh`, `users/${r2.hash}/cmd1`, `users/${r2.hash}/installer`]);
+    });
+
     it("a failed delete keeps its mark; a successful one releases it; the last release removes everything", () => {
         const failing = command(r2, v2, "cmd1", renderScript("exit 3"));
         expect(bash("delete", failing).status).toBe(3);
