@@ -29,7 +29,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { hostExec, loadLab } from "../lab/client";
-import { adaptLabJson } from "../components/config/lab";
+import { adaptLabJson, labLookup } from "../components/config/lab";
 import { sshdPssKb } from "../test/support/hosts";
 import { openStack, setStackConfig } from "../test/support/engine";
 import { diffCpu, hostCpuNow, sampleLogins } from "./host-cpu";
@@ -80,13 +80,15 @@ function stateByKind(deployments: readonly unknown[], backups: number): Map<stri
     }
     return out;
 }
+/** A host of the lab description, as the stack reads it (read once, after the lab is up). */
+const labHost = labLookup(path.join(root, ".state/lab/lab.json"), adaptLabJson);
 /**
  * A lab host as stack config: by its lab name (the key file comes with it), or with
  * `--agent` spelled out without a key (the engine then uses the agent).
  */
 function hostConfig(name: string): Record<string, unknown> {
     if (!agent) return { lab: name };
-    const h = adaptLabJson(JSON.parse(fs.readFileSync(path.join(root, ".state/lab/lab.json"), "utf8")), name)!;
+    const h = labHost("--agent", name);
     const ed25519 = h.hostKeys.find((k) => k.startsWith("ssh-ed25519"));
     return {
         host: h.address,
@@ -107,21 +109,26 @@ const config = (from: number, to: number) => ({
     }),
 });
 
-/** Starts an agent holding the lab's admin key for the engine (SSH_AUTH_SOCK); returns its stop. */
+/** Starts an agent holding the lab's admin key for the engine (SSH_AUTH_SOCK); returns its stop, which also runs when the bench exits early. */
 function startAgent(): () => void {
     const dir = fs.mkdtempSync(path.join(root, ".state", "bench", "agent-"));
     fs.chmodSync(dir, 0o700);
     const sock = path.join(dir, "agent.sock");
     const out = execFileSync("ssh-agent", ["-s", "-a", sock], { encoding: "utf8" });
     const pid = /SSH_AGENT_PID=(\d+)/.exec(out)?.[1];
-    const key = adaptLabJson(JSON.parse(fs.readFileSync(path.join(root, ".state/lab/lab.json"), "utf8")), "main")!.adminKeyPath;
+    const key = labHost("--agent", "main").adminKeyPath;
     execFileSync("ssh-add", ["-q", key], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: "inherit" });
     process.env.SSH_AUTH_SOCK = sock;
-    return () => {
+    let stopped = false;
+    const stop = () => {
+        if (stopped) return;
+        stopped = true;
         delete process.env.SSH_AUTH_SOCK;
         if (pid !== undefined) process.kill(Number(pid));
         fs.rmSync(dir, { recursive: true, force: true });
     };
+    process.once("exit", stop);
+    return stop;
 }
 /** N backups split into `shards` stacks of consecutive backups: [from, to] per stack. */
 const split = (n: number): Array<[number, number]> => {

@@ -1,5 +1,6 @@
 import { GECOS_OWNER_PREFIX, OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables } from "../ownership/render";
 import { ACCOUNT_MARKER, bash, fileWord, heredoc, renderScript, shQuote } from "../shell";
+import { HOST_KEY_FILES } from "../tunnel/render";
 import { ConfigError, isIpLiteral, parseHostKeyList, parsePublicKey, validateHost, validatePort, validateTunnelName, validateUserName } from "../validation";
 
 /** One reverse forward: main's `127.0.0.1:remotePort` reaches the backup's `localHost:localPort`. */
@@ -322,7 +323,7 @@ rst_own_found=$(rst_gecos_owner "$rst_user")
 const READ_BACKUP_LOGIN_AND_HOST_KEYS = bash`getent passwd "$rst_login" >/dev/null ||
     rst_fail "loginUser '$rst_login' does not exist on this backup, so 'ssh backup-<name>' from main could not log in; set loginUser to an account that exists here (Raspberry Pi OS has had no 'pi' account since 2022: the owner picks the first user)"
 rst_found=0
-for rst_f in /etc/ssh/ssh_host_ed25519_key.pub /etc/ssh/ssh_host_ecdsa_key.pub /etc/ssh/ssh_host_rsa_key.pub; do
+for rst_f in ${HOST_KEY_FILES}; do
     if [ -r "$rst_f" ] && read -r rst_kt rst_kb _ <"$rst_f"; then
         printf '%s %s %s\n' '${HOST_KEY_NOTE}' "$rst_kt" "$rst_kb"
         rst_found=1

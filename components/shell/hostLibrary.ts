@@ -292,14 +292,12 @@ export function renderLibraryBundle(
     alsoRelease: readonly string[] = [],
     retired: readonly string[] = [],
 ): string | undefined {
-    if (!/^[A-Za-z0-9._-]+$/.test(user)) throw new Error(`invalid library user id ${JSON.stringify(user)}`);
+    for (const u of [user, ...alsoRelease, ...retired]) if (!/^[A-Za-z0-9._-]+$/.test(u)) throw new Error(`invalid library user id ${JSON.stringify(u)}`);
     const create = phaseCalls(lib, scripts.create);
     const update = phaseCalls(lib, scripts.update);
     const del = scripts.delete === undefined ? "exit 0" : phaseCalls(lib, scripts.delete);
     if (create === undefined || update === undefined || del === undefined) return undefined;
-    for (const u of retired) if (!/^[A-Za-z0-9._-]+$/.test(u)) throw new Error(`invalid library user id ${JSON.stringify(u)}`);
     const use = `rst_lib_use ${lib.hash} ${user}${retired.length > 0 ? `\nrst_lib_release ${retired.join(" ")}` : ""}`;
-    for (const u of alsoRelease) if (!/^[A-Za-z0-9._-]+$/.test(u)) throw new Error(`invalid library user id ${JSON.stringify(u)}`);
     const release = `rst_lib_release_on_success() { [ "$1" != 0 ] || rst_lib_release ${[user, ...alsoRelease].join(" ")}; }
 rst_exit_hooks+=(rst_lib_release_on_success)`;
     const phase = (names: string, body: string) => `${names}) {\n${body}\n}\n;;`;

@@ -152,9 +152,12 @@ export function renderReadHostKeysScript(): string {
     return renderScript(READ_HOST_KEYS);
 }
 
+/** Where a Debian host keeps its public host keys, strongest first (a shell word list). */
+export const HOST_KEY_FILES = "/etc/ssh/ssh_host_ed25519_key.pub /etc/ssh/ssh_host_ecdsa_key.pub /etc/ssh/ssh_host_rsa_key.pub";
+
 /** Prints the host's public host keys, one per line (`type base64`). */
 const READ_HOST_KEYS = String.raw`found=0
-for f in /etc/ssh/ssh_host_ed25519_key.pub /etc/ssh/ssh_host_ecdsa_key.pub /etc/ssh/ssh_host_rsa_key.pub; do
+for f in ${HOST_KEY_FILES}; do
     if [ -r "$f" ]; then
         cut -d' ' -f1,2 <"$f"
         found=1
