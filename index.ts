@@ -6,12 +6,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { planStack } from "./components/config";
 import { DEFAULT_TEXTFILE_DIRECTORY, MainHealthCheck, MONITOR_TEXTFILE_NAME } from "./components/health";
-import { trimSdkStackTraces } from "./components/program/sdkStackTraces";
+import { skipSdkPromiseTraces, trimSdkStackTraces } from "./components/program/sdkStackTraces";
 import { readMainHostKeys, ReverseTunnel } from "./components/tunnel";
 
 // Before any resource: the SDK's per-promise traces are half the program's CPU under
 // ts-node, and each record's stored trace is mostly loader frames (components/program/sdkStackTraces.ts).
 trimSdkStackTraces();
+skipSdkPromiseTraces();
 
 const config = new pulumi.Config("reverse-ssh-tunnel");
 const plan = planStack(

@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
-import { trimSdkStackTraces } from "../../components/program/sdkStackTraces";
+import { skipSdkPromiseTraces, trimSdkStackTraces } from "../../components/program/sdkStackTraces";
 
-/** The SDK's promise bookkeeper: internal, so not in its type declarations. */
+/** The SDK's promise bookkeeping module: internal, so not in its type declarations. */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { debuggablePromise } = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise: (p: Promise<unknown>, ctx: string) => Promise<unknown> };
+const bookkeeping = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise: (p: Promise<unknown>, ctx: string) => Promise<unknown>; debugPromiseLeaks: boolean };
+/** The bookkeeper as the SDK defines it (the tests below replace the module's export). */
+const { debuggablePromise } = bookkeeping;
 /** Error's formatter slot, which Node's types do not let a test empty. */
 const errorClass = Error as { prepareStackTrace?: unknown };
 
@@ -65,6 +67,48 @@ describe("trimSdkStackTraces (the stack program's cheaper SDK traces)", () => {
         expect(after[after.length - 1]).toMatch(/sdk-stack-traces\.test\.ts$/);
         // The top frames the SDK skips by count are all still there, in order.
         expect(after).toEqual(before.slice(0, after.length));
+    });
+});
+
+describe("skipSdkPromiseTraces (no trace for the SDK's promise bookkeeping)", () => {
+    afterEach(() => {
+        bookkeeping.debuggablePromise = debuggablePromise;
+        bookkeeping.debugPromiseLeaks = false;
+    });
+
+    it("takes no trace for the bookkeeping, and every other error keeps its whole trace", async () => {
+        expect(skipSdkPromiseTraces()).toBe(true);
+        const limit = Error.stackTraceLimit;
+        const p = Promise.resolve(7) as Promise<number> & { _debugStackTrace?: string };
+        const chained = bookkeeping.debuggablePromise(p, "test");
+        // The error's name alone (how a formatter prints it varies), no frame.
+        expect(p._debugStackTrace).toMatch(/^Error:? ?$/);
+        // The limit is back for everything else, and the bookkeeper's promise still resolves.
+        expect(Error.stackTraceLimit).toBe(limit);
+        expect(new Error("boom").stack).toMatch(/\n {4}at /);
+        await expect(chained).resolves.toBe(7);
+        // Once only.
+        expect(skipSdkPromiseTraces()).toBe(false);
+    });
+
+    it("leaves the traces when PULUMI_DEBUG_PROMISE_LEAKS asks for them (the leak report prints them)", () => {
+        bookkeeping.debugPromiseLeaks = true;
+        expect(skipSdkPromiseTraces()).toBe(false);
+        expect(bookkeeping.debuggablePromise).toBe(debuggablePromise);
+    });
+
+    it("is what the SDK calls when it registers a resource (a newer SDK that binds the bookkeeper directly fails here rather than silently losing the gain)", async () => {
+        expect(skipSdkPromiseTraces()).toBe(true);
+        const skipping = bookkeeping.debuggablePromise;
+        let calls = 0;
+        bookkeeping.debuggablePromise = (p, ctx) => {
+            calls++;
+            return skipping(p, ctx);
+        };
+        pulumi.runtime.setMocks({ newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: () => ({}) }, "project", "stack", false);
+        const r = new (class extends pulumi.CustomResource {})("test:index:Thing", "thing", { value: 1 });
+        await new Promise<void>((done) => r.urn.apply(() => done()));
+        expect(calls).toBeGreaterThan(0);
     });
 });
 
