@@ -1,7 +1,6 @@
 import { renderKeyInstallScript, renderServiceInstallScript, renderServiceRemoveScript } from "../service/render";
 import { buildHostLibrary, HostLibrary } from "../shell/hostLibrary";
-import { SAMPLE_KEYS } from "./main";
-
+import { sampleTunnel } from "./samples";
 
 /**
  * The scripts a tunnel runs on its backup, rendered for two made-up backups, each
@@ -9,21 +8,11 @@ import { SAMPLE_KEYS } from "./main";
  * awaiting them, so its code differs): what the backup library is built from.
  */
 function backupSamples(i: 0 | 1): string[] {
-    const name = ["alpha", "bravo"][i]!;
-    const owner = `org-${i}/project-${i}/stack-${i}/${name}`;
+    const t = sampleTunnel(i);
     return [false, true].flatMap((viaTunnel) => {
-        const args = {
-            name,
-            mainHost: ["main.example.org", "192.0.2.7"][i]!,
-            mainPort: [22, 2222][i]!,
-            tunnelUser: `tunnel-${name}`,
-            mainHostKeys: [SAMPLE_KEYS[i]!],
-            forwards: [[{ remotePort: 2201 }], [{ remotePort: 2302, localPort: 2022 }, { remotePort: 2303, localPort: 80 }]][i]!,
-            viaTunnel,
-            owner,
-        };
+        const args = { name: t.name, mainHost: t.mainHost, mainPort: t.mainPort, tunnelUser: t.user, mainHostKeys: [t.mainHostKey], forwards: t.forwards, viaTunnel, owner: t.owner };
         // A ReverseTunnel's service reads where the backup's sshd listens itself (backupFacts).
-        const facts = { backupFacts: [{ loginUser: "root" }, { loginUser: "pi", sshPort: 2022 }][i]! };
+        const facts = { backupFacts: t.backupFacts };
         return [renderKeyInstallScript(args), renderServiceInstallScript(args), renderServiceInstallScript({ ...args, ...facts }), renderServiceRemoveScript(args)];
     });
 }

@@ -2,23 +2,15 @@ import { renderAccountApplyScript, renderAccountFinalizeScript, renderAccountRev
 import { buildHostLibrary, HostLibrary } from "../shell/hostLibrary";
 import { renderSshdApplyScript, renderSshdRemoveScript } from "../sshd/render";
 import { renderClientConfigInstallScript, renderClientConfigRemoveScript } from "../tunnel/render";
-
-/** Two unrelated public keys for the samples of a host library (only their text differs). */
-export const SAMPLE_KEYS = [
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB",
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIC",
-] as const;
+import { sampleTunnel } from "./samples";
 
 /**
  * The scripts a tunnel runs on main, rendered for two different made-up backups: what
  * the main library is built from (the sections equal in both are its code).
  */
 function mainSamples(i: 0 | 1): string[] {
-    const name = ["alpha", "bravo"][i]!;
-    const user = `tunnel-${name}`;
-    const owner = `org-${i}/project-${i}/stack-${i}/${name}`;
-    const ports = [[2201], [2302, 2303]][i]!;
-    const account = { user, listenPorts: ports, publicKey: SAMPLE_KEYS[i], owner, description: `backup ${name}` };
+    const { name, user, owner, ports, mainHostKey, backupHostKey, backupFacts } = sampleTunnel(i);
+    const account = { user, listenPorts: ports, publicKey: mainHostKey, owner, description: `backup ${name}` };
     return [
         renderSshdApplyScript({ user, listenPorts: ports, owner, description: `backup ${name}` }),
         renderSshdRemoveScript({ user, owner }),
@@ -26,7 +18,7 @@ function mainSamples(i: 0 | 1): string[] {
         renderAccountApplyScript({ ...account, keepPreviousKey: true }),
         renderAccountRevokeScript(account),
         renderAccountFinalizeScript(account),
-        renderClientConfigInstallScript({ name, port: ports[0]!, loginUser: ["root", "pi"][i]!, backupHostKeys: [SAMPLE_KEYS[1 - i]!], owner }),
+        renderClientConfigInstallScript({ name, port: ports[0]!, loginUser: backupFacts.loginUser, backupHostKeys: [backupHostKey], owner }),
         renderClientConfigRemoveScript(name, owner),
     ];
 }

@@ -1,5 +1,6 @@
 import { GECOS_OWNER_PREFIX, OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables } from "../ownership/render";
-import { ACCOUNT_MARKER, bash, fileWord, heredoc, renderScript, shQuote } from "../shell";
+import { ACCOUNT_MARKER, bash, commonLines, fileWordSections, heredoc, renderScript, shQuote } from "../shell";
+import { sampleTunnel } from "../library/samples";
 import { HOST_KEY_FILES } from "../tunnel/render";
 import { ConfigError, isIpLiteral, parseHostKeyList, parsePublicKey, validateHost, validatePort, validateTunnelName, validateUserName } from "../validation";
 
@@ -425,6 +426,24 @@ fi`,
 
 
 
+let fixedLines: { config: Set<string>; unit: Set<string> } | undefined;
+
+/**
+ * The lines of the client config and of the unit that are the same for any tunnel (the
+ * two sample tunnels share them, as a ReverseTunnel renders them): the install leaves
+ * their runs to the backup library (see fileWordSections).
+ */
+function fixedServiceLines(): { config: Set<string>; unit: Set<string> } {
+    if (fixedLines === undefined) {
+        const [a, b] = ([0, 1] as const).map((i): TunnelServiceRenderArgs => {
+            const t = sampleTunnel(i);
+            return { name: t.name, mainHost: t.mainHost, mainPort: t.mainPort, tunnelUser: t.user, mainHostKeys: [t.mainHostKey], forwards: t.forwards, owner: t.owner, backupFacts: t.backupFacts };
+        }) as [TunnelServiceRenderArgs, TunnelServiceRenderArgs];
+        fixedLines = { config: commonLines(renderSshClientConfig(a), renderSshClientConfig(b)), unit: commonLines(renderUnit(a), renderUnit(b)) };
+    }
+    return fixedLines;
+}
+
 /**
  * Script that installs the service account, client config, pinned known_hosts and
  * unit, enables the unit, (re)starts it when something changed, and then waits until
@@ -457,11 +476,11 @@ rst_getent_fields rst_fields passwd "$rst_user"
 rst_install_dir "$rst_dir" 755 root root`,
         ...(facts === undefined
             ? [heredoc(`rst_install_file "$rst_dir/ssh_config" 644 root root`, renderSshClientConfig(args))]
-            : [`rst_text=${fileWord(renderSshClientConfig(args))}`, bash`rst_install_file "$rst_dir/ssh_config" 644 root root <<<"$\{rst_text//${TARGET_TOKEN}/"$rst_target"}"`]),
+            : [...fileWordSections("rst_text", renderSshClientConfig(args), fixedServiceLines().config), bash`rst_install_file "$rst_dir/ssh_config" 644 root root <<<"$\{rst_text//${TARGET_TOKEN}/"$rst_target"}"`]),
         heredoc(`rst_install_file "$rst_dir/known_hosts" 644 root root`, renderKnownHosts(args)),
         ...(facts === undefined
             ? [heredoc(`rst_install_file "$rst_unit_path" 644 root root`, renderUnit(args))]
-            : [`rst_text=${fileWord(renderUnit(args))}`, bash`rst_install_file "$rst_unit_path" 644 root root <<<"$\{rst_text//${ALLOW_TOKEN}/"$rst_target_allow"}"`]),
+            : [...fileWordSections("rst_text", renderUnit(args), fixedServiceLines().unit), bash`rst_install_file "$rst_unit_path" 644 root root <<<"$\{rst_text//${ALLOW_TOKEN}/"$rst_target_allow"}"`]),
         SCHEDULE,
         bash`rst_via_tunnel=${args.viaTunnel === true ? 1 : 0}
 ssh -G -F "$rst_dir/ssh_config" reverse-ssh-tunnel-main >/dev/null || rst_fail "ssh rejected the generated client configuration"

@@ -185,7 +185,8 @@ const BASE64_LINE = 76;
 
 /** The shell lines around a packed bundle's base64 text, shared by packing and unpacking. */
 const PACKED_HEAD = [
-    "# reverse-ssh-tunnel: script bundle, gzip and base64 (the state stores every command's stdin twice); `bash -s -- create|update|delete` runs one phase; data for it follows.",
+    // Short: every command's record stores it twice. The bundle's own first line says more.
+    "# reverse-ssh-tunnel: bash -s -- create|update|delete",
     `rst_bundle=$(base64 -d <<'${PACKED_END}' | gzip -dc`,
 ].join("\n");
 const PACKED_TAIL = [

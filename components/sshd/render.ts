@@ -1,4 +1,5 @@
-import { bash, fileWord, renderScript, shQuote } from "../shell";
+import { bash, commonLines, fileWordSections, renderScript, shQuote } from "../shell";
+import { sampleTunnel } from "../library/samples";
 import { validatePort, validateUserName } from "../validation";
 import { OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables, PORT_CLAIM_CHECK, PORT_FUNCTIONS, portClaimVariable } from "../ownership/render";
 import { SSHD_FUNCTIONS } from "./functions";
@@ -181,6 +182,24 @@ if [ -n "$rst_judge_problems" ]; then
 fi
 rst_note "sshd's own evaluation for $rst_user holds the policy on all $rst_judge_probes kinds of connection its Match lines tell apart"`;
 
+let fixedLines: { block: Set<string>; want: Set<string> } | undefined;
+
+/**
+ * The lines of the block and of the expected `sshd -T` values that are the same for
+ * any tunnel (the two sample tunnels share them): the apply leaves their runs to the
+ * main library (see fileWordSections).
+ */
+function fixedPolicyLines(): { block: Set<string>; want: Set<string> } {
+    if (fixedLines === undefined) {
+        const [a, b] = ([0, 1] as const).map((i): SshdMatchBlockRenderArgs => {
+            const t = sampleTunnel(i);
+            return { user: t.user, listenPorts: t.ports, owner: t.owner, description: `backup ${t.name}` };
+        }) as [SshdMatchBlockRenderArgs, SshdMatchBlockRenderArgs];
+        fixedLines = { block: commonLines(renderMatchBlock(a), renderMatchBlock(b)), want: commonLines(expectedEffectiveText(a), expectedEffectiveText(b)) };
+    }
+    return fixedLines;
+}
+
 /**
  * Renders the script that installs or updates the Match block: under a host-wide
  * lock it writes the block where nothing of sshd_config is read before it, checks
@@ -204,15 +223,17 @@ export function renderSshdApplyScript(args: SshdMatchBlockRenderArgs): string {
 rst_placement=${shQuote(placement)}
 rst_dropin=${shQuote(dropinPath(args.user))}
 rst_begin=${shQuote(begin)}
-rst_end=${shQuote(end)}
-rst_block_text=${fileWord(block)}
-rst_want_text=${shQuote(expectedEffectiveText(args))}${
-            owned
-                ? `\n${ownershipVariables({ owner: args.owner!, adopt: args.adopt === true })}
+rst_end=${shQuote(end)}`,
+        // The policy's lines that are the same for every tunnel are sections the main library holds.
+        ...fileWordSections("rst_block_text", block, fixedPolicyLines().block),
+        ...fileWordSections("rst_want_text", expectedEffectiveText(args), fixedPolicyLines().want),
+        ...(owned
+            ? [
+                  `${ownershipVariables({ owner: args.owner!, adopt: args.adopt === true })}
 rst_own_ident=${shQuote(legacyBlockIdentity(args).join("\n"))}
-${portClaimVariable(args.listenPorts)}`
-                : ""
-        }`,
+${portClaimVariable(args.listenPorts)}`,
+              ]
+            : []),
         bash`rst_sshd_locked
 [ -f "$rst_main_config" ] || rst_fail "$rst_main_config does not exist"
 # The policy is written before the account exists (so the key is never accepted

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { renderSshdApplyScript, renderSshdRemoveScript } from "../../components/sshd";
 import { SSHD_FUNCTIONS } from "../../components/sshd/functions";
 import { SSHD_JUDGE } from "../../components/sshd/judge";
-import { librarySection, packBundle, preludeFor, renderBundle, renderPackedBundle, renderScript, SCRIPT_PRELUDE, unpackBundle } from "../../components/shell";
+import { fileWordSections, librarySection, packBundle, preludeFor, renderBundle, renderPackedBundle, renderScript, SCRIPT_PRELUDE, unpackBundle } from "../../components/shell";
 
 const run = (phase: string, stdin: string) => spawnSync("bash", ["-s", "--", phase], { input: stdin, encoding: "utf8" });
 
@@ -150,5 +150,35 @@ describe("packed bundle (what a command's stdin and the state hold)", () => {
         expect(r.status).toBe(2);
         expect(r.stdout).toBe("");
         expect(r.stderr).toMatch(/cannot unpack the script bundle \(the host needs base64 and gzip\)/);
+    });
+});
+
+describe("fileWordSections (a file's lines that are the same for every tunnel, as sections a host library can hold)", () => {
+    /** What bash holds in `rst_text` after the sections run, printed as the here-string install would write it. */
+    const written = (sections: string[]) => spawnSync("bash", ["-c", `${sections.join("\n")}\ncat <<<"$rst_text"`], { encoding: "utf8" });
+    const fixed = new Set(["Restart=always", "RestartSec=3", "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "[Install]", "short"]);
+    const contents = [
+        "# it's b1's\n[Unit]\nDescription=x $HOME `id` \\\n\n[Service]\nRestart=always\nRestartSec=3\nNoNewPrivileges=yes\nProtectSystem=strict\nProtectHome=yes\nUser=x\nshort\nGroup=x\n\n[Install]\nWantedBy=multi-user.target\n",
+        "Restart=always\nRestartSec=3\nNoNewPrivileges=yes\nProtectSystem=strict\nProtectHome=yes\n",
+        "only 'one' line",
+        "",
+    ];
+
+    it("sets the variable to exactly the file's content, however it is cut", () => {
+        for (const content of contents) {
+            const r = written(fileWordSections("rst_text", content, fixed));
+            expect(r.stderr).toBe("");
+            expect(r.stdout).toBe(content.endsWith("\n") ? content : `${content}\n`);
+        }
+    });
+
+    it("cuts out runs of fixed lines of 60 characters or more, ends them at blank lines, and keeps short runs with their neighbours", () => {
+        const sections = fileWordSections("rst_text", contents[0]!, fixed);
+        expect(sections).toContain("rst_text+='\nRestart=always\nRestartSec=3\nNoNewPrivileges=yes\nProtectSystem=strict\nProtectHome=yes'");
+        // "short" and "[Install]" are fixed, but too short to be worth a call.
+        expect(sections.filter((s) => s.includes("short") || s.includes("[Install]")).every((s) => /User=x|WantedBy/.test(s))).toBe(true);
+        expect(sections.length).toBe(3);
+        expect(sections[0]).toMatch(/^rst_text='/);
+        expect(() => fileWordSections("rst text", "x", fixed)).toThrow(/invalid shell variable name/);
     });
 });

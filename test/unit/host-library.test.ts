@@ -11,7 +11,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { backupHostLibrary } from "../../components/library/backup";
 import { mainHostLibrary } from "../../components/library/main";
+import { renderServiceInstallScript } from "../../components/service/render";
+import { renderSshdApplyScript } from "../../components/sshd/render";
+import { SAMPLE_KEY } from "../support/fixtures";
 import { joinScripts, librarySection, renderBundle, renderScript } from "../../components/shell";
 import {
     buildHostLibrary,
@@ -141,6 +145,20 @@ describe("host script library", () => {
         const lib = mainHostLibrary();
         expect(lib.functions.size).toBeGreaterThan(10);
         expect(spawnSync("bash", ["-n"], { input: lib.text }).status).toBe(0);
+    });
+
+    it("a tunnel's policy, unit and client config lines that every tunnel has are calls into the libraries, not text in its stdin", () => {
+        // Neither sample: another name, ports, owner, main by address.
+        const owner = "org/proj/prod/charlie";
+        const sshd = renderLibraryBundle(mainHostLibrary(), "x", "urn:test:installer", { create: renderSshdApplyScript({ user: "tunnel-charlie", listenPorts: [4100], owner, description: "backup charlie" }), update: renderSshdApplyScript({ user: "tunnel-charlie", listenPorts: [4100], owner }) })!;
+        expect(sshd).toContain("PermitListen 127.0.0.1:4100");
+        expect(sshd).toContain("permitlisten 127.0.0.1:4100");
+        for (const line of ["AllowStreamLocalForwarding no", "ForceCommand /bin/false", "allowstreamlocalforwarding no", "maxsessions 0"]) expect(sshd).not.toContain(line);
+        const service = renderServiceInstallScript({ name: "charlie", mainHost: "203.0.113.9", tunnelUser: "tunnel-charlie", mainHostKeys: [SAMPLE_KEY], forwards: [{ remotePort: 4100 }], owner, backupFacts: { loginUser: "pi" } });
+        const bundle = renderLibraryBundle(backupHostLibrary(), "y", "urn:test:upload", { create: service, update: service })!;
+        expect(bundle).toContain("HostName 203.0.113.9");
+        expect(bundle).toContain("ExecStart=/usr/bin/ssh -N -F /etc/reverse-ssh-tunnel/charlie/ssh_config");
+        for (const line of ["StrictHostKeyChecking yes", "ExitOnForwardFailure yes", "ProtectKernelTunables=yes", "SystemCallFilter=@system-service"]) expect(bundle).not.toContain(line);
     });
 
     it("joined scripts run one after the other in one shell, their definitions once and first", () => {
