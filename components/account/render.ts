@@ -439,22 +439,40 @@ export function renderAccountFinalizeScript(args: TunnelAccountRenderArgs): stri
         ...p.checksAndAccount,
         p.keyFile,
         scriptFragment("fi"),
-        `rst_current_fp=${shQuote(current.fingerprint)}`,
+        `rst_current_fp=${shQuote(current.fingerprint)}
+rst_wait_ports=(${args.listenPorts.join(" ")})`,
         bash`# The key file is final: the wait below needs no lock, and other backups' account
 # changes on this main must not wait up to 60 s for this backup's reconnect.
 rst_unlock
 rst_uid=$(id -u "$rst_user")
-# The backup may still be reconnecting (a restart scheduled through the tunnel):
-# wait up to 60 s for a session with the current key.
+# The tunnel is up when a session of the account with the current key holds a
+# listener on each of its ports (the forwards ssh asked for: with
+# ExitOnForwardFailure a refused one ends the session). The backup may still be
+# reconnecting (a restart scheduled through the tunnel): wait up to 60 s.
 rst_back=0
+# Without ss (iproute2) the session alone is the sign.
+rst_listeners=()
+if command -v ss >/dev/null 2>&1; then rst_listeners=("$\{rst_wait_ports[@]}"); fi
 for _ in $(seq 1 120); do
-    for rst_pid in $(rst_own_pids "$rst_uid"); do
-        if [ "$(rst_session_fp "$rst_user" "$rst_pid")" = "$rst_current_fp" ]; then rst_back=1; fi
+    rst_pids=$(rst_own_pids "$rst_uid")
+    rst_listening=1
+    for rst_port in "$\{rst_listeners[@]}"; do
+        rst_holders=$(ss -Hltnp "sport = :$rst_port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 || true)
+        if [ -z "$rst_pids" ] || [ -z "$rst_holders" ] || ! grep -qxF -f <(printf '%s\n' "$rst_pids") <<<"$rst_holders"; then
+            rst_listening=0
+            break
+        fi
     done
+    if [ "$rst_listening" = 1 ]; then
+        for rst_pid in $rst_pids; do
+            if [ "$(rst_session_fp "$rst_user" "$rst_pid")" = "$rst_current_fp" ]; then rst_back=1; fi
+        done
+    fi
     [ "$rst_back" = 0 ] || break
     sleep 0.5
 done
-[ "$rst_back" = 1 ] || rst_fail "only the current key of $rst_user is authorized now, but the backup has not connected with it within 60 s: check its unit (journalctl -u reverse-ssh-tunnel-<name>) on the backup"`,
+[ "$rst_back" = 1 ] || rst_fail "only the current key of $rst_user is authorized now, but the backup has not connected with it and opened its forwards (127.0.0.1 port $\{rst_wait_ports[*]}) within 60 s: check its unit (journalctl -u reverse-ssh-tunnel-<name>) on the backup. sshd's last lines on main for $rst_user:
+$(journalctl -t sshd -t sshd-session -n 400 --no-pager -o short-iso 2>/dev/null | grep -F -- " $rst_user " | tail -n 5 || true)"`,
     );
 }
 

@@ -13,7 +13,8 @@ function backupSamples(i: 0 | 1): string[] {
         const args = { name: t.name, mainHost: t.mainHost, mainPort: t.mainPort, tunnelUser: t.user, mainHostKeys: [t.mainHostKey], forwards: t.forwards, viaTunnel, owner: t.owner };
         // A ReverseTunnel's service reads where the backup's sshd listens itself (backupFacts).
         const facts = { backupFacts: t.backupFacts };
-        return [renderKeyInstallScript(args), renderServiceInstallScript(args), renderServiceInstallScript({ ...args, ...facts }), renderServiceRemoveScript(args)];
+        // With main's finalizer waiting for the tunnel (awaitedByMain), as a ReverseTunnel with both halves has it.
+        return [renderKeyInstallScript(args), renderServiceInstallScript(args), renderServiceInstallScript({ ...args, ...facts }), renderServiceInstallScript({ ...args, ...facts, awaitedByMain: true }), renderServiceRemoveScript(args)];
     });
 }
 

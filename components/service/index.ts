@@ -101,6 +101,7 @@ export function tunnelServiceCommands(
     args: TunnelServiceArgs,
     opts: pulumi.CustomResourceOptions,
     backupFacts?: { readonly loginUser: pulumi.Input<string>; readonly sshPort?: number },
+    awaitedByMain = false,
 ): command.remote.Command {
     const { connection, privateKey, mainHostKeys, compromised, mainHost, mainPort, forwards, owner, ...rest } = args;
     const plain = { ...rest, tunnelUser: rest.tunnelUser ?? defaultTunnelUser(rest.name), owner: ownerOf(name, owner) };
@@ -151,6 +152,7 @@ export function tunnelServiceCommands(
                     forwards: fwd as ForwardSpec[],
                     mainHostKeys: keys,
                     ...(backupFacts !== undefined ? { backupFacts: { loginUser: loginUser!, ...(backupFacts.sshPort !== undefined ? { sshPort: backupFacts.sshPort } : {}) } } : {}),
+                    ...(awaitedByMain ? { awaitedByMain } : {}),
                 }),
             ),
             delete: remove,

@@ -67,6 +67,14 @@ export interface TunnelServiceRenderArgs {
      * them from its output). Default: none, the forwards go where they say.
      */
     readonly backupFacts?: BackupFactsArgs;
+    /**
+     * Main checks the tunnel once this install ends (a ReverseTunnel with both halves:
+     * its finalizer on main waits for the account's session with the current key and
+     * its listeners), so the install starts the unit without waiting itself, and prints
+     * the unit's invocation ({@link parseTunnelRun}) so that every start makes main check
+     * again. Default false: the install waits until ssh has run 5 s without a restart.
+     */
+    readonly awaitedByMain?: boolean;
 }
 
 /** What the service install reads on the backup (see `TunnelServiceRenderArgs.backupFacts`). */
@@ -88,6 +96,29 @@ const ALLOW_TOKEN = "RST_BACKUP_SSHD_ALLOW";
 
 /** How the install prints each of the backup's host keys: a progress note, and what {@link parseBackupHostKeys} reads. */
 const HOST_KEY_NOTE = "reverse-ssh-tunnel: host key of this backup:";
+/** The note naming the tunnel unit's current run (systemd's InvocationID), after `reverse-ssh-tunnel: `. */
+const TUNNEL_RUN_NOTE = "tunnel unit run:";
+
+/**
+ * The tunnel unit's run (its systemd InvocationID, 32 hex digits) from the output of
+ * an install with `awaitedByMain`, or "" when it names none (a restart scheduled
+ * through the tunnel): a new value on every start of the unit.
+ */
+export function parseTunnelRun(out: string): string {
+    const m = new RegExp(`^reverse-ssh-tunnel: ${TUNNEL_RUN_NOTE} ([0-9a-f]{32})$`, "m").exec(out);
+    return m?.[1] ?? "";
+}
+
+/**
+ * The first section of main's finalizer for a tunnel run ({@link parseTunnelRun}):
+ * only a value, so that each start of the backup's unit changes the command and main
+ * checks that run.
+ */
+export function tunnelRunScript(run: string): string {
+    if (!/^([0-9a-f]{32})?$/.test(run)) throw new Error(`invalid tunnel unit run ${JSON.stringify(run)}`);
+    return renderScript(`# shellcheck disable=SC2034 # the backup's tunnel unit run that main checks
+rst_tunnel_run=${run === "" ? "''" : run}`);
+}
 
 /** The backup's host keys (`type base64` lines) from the output of a service install with `backupFacts`. */
 export function parseBackupHostKeys(key: string, out: string): string[] {
@@ -117,7 +148,7 @@ export function defaultServiceUser(name: string): string {
     return `rst-${name}`;
 }
 
-interface Checked extends Required<Omit<TunnelServiceRenderArgs, "forwards" | "viaTunnel" | "owner" | "adopt" | "backupFacts">> {
+interface Checked extends Required<Omit<TunnelServiceRenderArgs, "forwards" | "viaTunnel" | "owner" | "adopt" | "backupFacts" | "awaitedByMain">> {
     forwards: Required<ForwardSpec>[];
     hostKeyLines: string[];
 }
@@ -501,8 +532,21 @@ if [ "$rst_changed" = 1 ] || ! systemctl is-active --quiet "$rst_unit"; then
         exit 0
     fi
     systemctl restart "$rst_unit"
-fi
-# A tunnel counts as up once ssh has run 5 s without a restart. Sleep until that mark
+fi`,
+        args.awaitedByMain === true ? AWAITED_BY_MAIN : STAY_UP_WAIT,
+    );
+}
+
+/**
+ * The install's end when main checks the tunnel: which run of the unit this is. No
+ * check here: a first attempt refused by main (its sshd drops logins beyond
+ * MaxStartups when many backups connect at once) restarts in 3 s, and main's finalizer
+ * waits for the session and its listeners.
+ */
+const AWAITED_BY_MAIN = bash`rst_note "${TUNNEL_RUN_NOTE} $(systemctl show -P InvocationID "$rst_unit")"`;
+
+/** The install's end when nothing else checks the tunnel: it waits until ssh has stayed up 5 s. */
+const STAY_UP_WAIT = bash`# A tunnel counts as up once ssh has run 5 s without a restart. Sleep until that mark
 # instead of polling: each look is one systemctl, and a backup is often a Raspberry Pi.
 # Microseconds in bash's 64-bit integers (/proc/uptime has two decimals).
 rst_up=0
@@ -532,9 +576,7 @@ if [ "$rst_up" != 1 ]; then
     rst_fail "$rst_unit did not stay up; last log lines:
 $(journalctl -u "$rst_unit" -n 15 --no-pager 2>/dev/null || true)"
 fi
-rst_note "$rst_unit is up"`,
-    );
-}
+rst_note "$rst_unit is up"`;
 
 /**
  * Script that stops and disables the unit and removes everything the service and

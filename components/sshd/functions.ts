@@ -189,18 +189,20 @@ rst_sshd_pid() {
     pidfile) rst_read_line pid "$2" && echo "$pid" ;;
     esac
 }
-# rst_sshd_listen_count PID: how many TCP sockets PID listens on (empty without ss).
-rst_sshd_listen_count() {
+# rst_sshd_listen_inodes PID: the inodes of the TCP sockets PID listens on, one
+# "ino:N" per line (nothing without ss).
+rst_sshd_listen_inodes() {
     command -v ss >/dev/null 2>&1 || return 0
-    ss -Hltnp 2>/dev/null | grep -c "pid=$1," || true
+    ss -Hltnpe 2>/dev/null | grep -F "pid=$1," | grep -o 'ino:[0-9]*' || true
 }
 # rst_sshd_up MODE...: the daemon (or its socket) is running after the change, and
 # a re-executed daemon listens again on as many sockets as before: on SIGHUP sshd
 # closes them and re-executes, so "active" alone would let the apply return while
-# logins are still refused (rst_listen_before is set by rst_reload_sshd).
+# logins are still refused. It is back once it listens on as many new sockets (inodes
+# not in rst_listen_before, set by rst_reload_sshd), looked for every 20 ms: no fixed
+# wait, as every tunnel's apply reloads under the sshd lock.
 rst_sshd_up() {
-    local pid n i
-    sleep 0.3
+    local pid n=0 i want
     case "$1" in
     service) systemctl is-active --quiet "$2" || return 1 ;;
     socket | socket-per-connection) systemctl is-active --quiet "$2"; return ;;
@@ -208,16 +210,29 @@ rst_sshd_up() {
     *) return 1 ;;
     esac
     pid=$(rst_sshd_pid "$@")
-    case "$\{rst_listen_before:-}:$pid" in :* | *: | 0:* | *:0) return 0 ;; esac
-    for ((i = 0; i < 100; i++)); do
-        n=$(rst_sshd_listen_count "$pid")
-        [ "$\{n:-0}" -ge "$rst_listen_before" ] && return 0
-        sleep 0.1
+    case "$\{rst_listen_before:-}:$pid" in
+    :* | *: | *:0)
+        # Nothing to tell the new sockets by (no ss, or no PID): give the re-execution
+        # a moment, then it must still run.
+        sleep 0.3
+        case "$1" in
+        service) systemctl is-active --quiet "$2" ;;
+        pidfile) kill -0 "$pid" 2>/dev/null ;;
+        esac
+        return
+        ;;
+    esac
+    want=$(grep -c . <<<"$rst_listen_before")
+    for ((i = 0; i < 500; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        n=$(rst_sshd_listen_inodes "$pid" | grep -cvxF -f <(printf '%s\n' "$rst_listen_before") || true)
+        [ "$\{n:-0}" -ge "$want" ] && return 0
+        sleep 0.02
     done
     # Fewer sockets than before can be the admin's own pending change to Port or
     # ListenAddress, which the reload also applies; none at all is a dead daemon.
-    [ "$\{n:-0}" -ge 1 ] && return 0
-    echo "sshd (pid $pid) listened on $rst_listen_before socket(s) before the reload and on none 10 s after it" >&2
+    [ "$\{n:-0}" -ge 1 ] && kill -0 "$pid" 2>/dev/null && return 0
+    echo "sshd (pid $pid) listened on $want socket(s) before the reload and on no new one after it" >&2
     return 1
 }
 # rst_reload_sshd: makes the running sshd take the new files; on failure restores
@@ -229,7 +244,7 @@ rst_reload_sshd() {
         rst_restore
         rst_fail "the configuration is valid but no running sshd was found (looked for ssh.socket, sshd.socket, ssh.service, sshd.service, /run/sshd.pid); the previous files were restored"
     fi
-    rst_listen_before=$(rst_sshd_listen_count "$(rst_sshd_pid "$\{mode[@]}")")
+    rst_listen_before=$(rst_sshd_listen_inodes "$(rst_sshd_pid "$\{mode[@]}")")
     if ! err=$(rst_apply_running "$\{mode[@]}" 2>&1) || ! err=$(rst_sshd_up "$\{mode[@]}" 2>&1); then
         rst_restore
         rst_apply_running "$\{mode[@]}" >/dev/null 2>&1 || true

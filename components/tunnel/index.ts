@@ -6,7 +6,7 @@ import { remoteScript } from "../connection/remoteScript";
 import { joinScripts } from "../shell/bundle";
 import { mainHostLibrary } from "../library/main";
 import { TUNNEL_KEY_PAIR_TYPE, tunnelKeyPairKey, TunnelKeyAlgorithm } from "../keypair";
-import { defaultServiceUser, defaultTunnelUser, ForwardSpec, parseBackupHostKeys, PLACEHOLDER_KEY, renderSshClientConfig, servicePaths, TUNNEL_SERVICE_TYPE, tunnelServiceCommands } from "../service";
+import { defaultServiceUser, defaultTunnelUser, ForwardSpec, parseBackupHostKeys, parseTunnelRun, PLACEHOLDER_KEY, renderSshClientConfig, servicePaths, TUNNEL_SERVICE_TYPE, tunnelRunScript, tunnelServiceCommands } from "../service";
 import { SSHD_MATCH_BLOCK_TYPE, sshdMatchBlockCommand, SshdPlacement } from "../sshd";
 import {
     ConfigError,
@@ -457,6 +457,8 @@ export class ReverseTunnel extends pulumi.ComponentResource {
                 },
                 { ...formerlyUnder(TUNNEL_SERVICE_TYPE), ...(account !== undefined ? { dependsOn: [account.command] } : {}) },
                 { loginUser: s.loginUser, ...(s.backupSshPort !== undefined ? { sshPort: s.backupSshPort } : {}) },
+                // Main's finalizer (below) waits for the tunnel: the install does not wait 5 s itself.
+                main !== undefined,
             );
             backupHostKeys = service.stdout.apply((out) => named(() => parseBackupHostKeys("backup host keys", out)));
         }
@@ -491,10 +493,15 @@ export class ReverseTunnel extends pulumi.ComponentResource {
             // both on one login, the finalizer first: a key that must go goes before
             // anything else can fail. Its name stays the client config's (an upgrade
             // updates that command; the old finalizer's delete only releases its mark).
+            // The unit's run the service install printed: each start of the tunnel changes
+            // this command, so main checks every new run (the install no longer waits itself).
+            const run = service !== undefined && finalize !== undefined ? service.stdout.apply(parseTunnelRun) : pulumi.output("");
             const create =
                 finalize !== undefined && client !== undefined
-                    ? pulumi.all([finalize, client.create]).apply(([f, c]) => joinScripts(f, c))
-                    : (finalize ?? client!.create);
+                    ? pulumi.all([finalize, client.create, run]).apply(([f, c, r]) => joinScripts(tunnelRunScript(r), f, c))
+                    : finalize !== undefined
+                      ? pulumi.all([finalize, run]).apply(([f, r]) => joinScripts(tunnelRunScript(r), f))
+                      : client!.create;
             last = remoteScript(
                 client !== undefined ? `${name}-client-config` : `${name}-key-finalize`,
                 { connection: main, connectionKey: "main.connection", create, ...(client !== undefined ? { delete: client.delete } : {}), library: mainHostLibrary },

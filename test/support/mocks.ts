@@ -13,6 +13,9 @@ export interface Registered {
 /** A fake private key that must never show up anywhere but stdin. */
 export const FAKE_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZS1rZXktbWF0ZXJpYWwtZm9yLXRlc3Rz\n-----END OPENSSH PRIVATE KEY-----\n";
 
+/** The tunnel unit run (systemd InvocationID) a mocked service install reports. */
+export const MOCK_TUNNEL_RUN = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
 /** Unwraps Pulumi's secret envelope as mocks receive it. */
 export function unwrap(v: any): any {
     if (v && typeof v === "object" && "4dabf18193072939515e22adb298388d" in v) return unwrap(v.value);
@@ -42,7 +45,11 @@ export function installMocks(preview = false): Registered[] {
                     state.privateKeyOpenssh = FAKE_PRIVATE_KEY;
                 }
                 if (args.type === "command:remote:Command") {
-                    state.stdout = args.name.endsWith("hostkeys") ? `${SAMPLE_KEY}\n` : args.name.endsWith("-service") ? `reverse-ssh-tunnel: host key of this backup: ${SAMPLE_KEY}\n` : "";
+                    state.stdout = args.name.endsWith("hostkeys")
+                        ? `${SAMPLE_KEY}\n`
+                        : args.name.endsWith("-service")
+                          ? `reverse-ssh-tunnel: host key of this backup: ${SAMPLE_KEY}\nreverse-ssh-tunnel: tunnel unit run: ${MOCK_TUNNEL_RUN}\n`
+                          : "";
                     state.stderr = "";
                 }
                 return { id: `${args.name}-id`, state };

@@ -1,6 +1,6 @@
 import { renderAccountApplyScript, renderAccountFinalizeScript, renderAccountRevokeScript } from "../../components/account";
 import { renderHealthCommand, renderHealthInstallScript, renderHealthRemoveScript, renderMonitorCommand, renderMonitorInstallScript, renderMonitorRemoveScript, resolveMonitorSettings } from "../../components/health";
-import { type TunnelServiceRenderArgs, renderKeyInstallScript, renderServiceInstallScript, renderServiceRemoveScript } from "../../components/service";
+import { type TunnelServiceRenderArgs, renderKeyInstallScript, renderServiceInstallScript, renderServiceRemoveScript, tunnelRunScript } from "../../components/service";
 import { renderSshdApplyScript, renderSshdRemoveScript } from "../../components/sshd";
 import { renderClientConfigInstallScript, renderClientConfigRemoveScript, renderReadHostKeysScript } from "../../components/tunnel";
 import { backupHostLibrary } from "../../components/library/backup";
@@ -26,13 +26,14 @@ export const OWNER = "organization/rst-project/dev/pi";
 export function allScripts(): Record<string, string> {
     const service = { ...SERVICE_ARGS, owner: OWNER };
     // As a ReverseTunnel's: it reads where the backup's sshd listens and prints its host keys.
-    const serviceReading = { ...service, backupFacts: { loginUser: "pi" } };
+    const serviceReading = { ...service, backupFacts: { loginUser: "pi" }, awaitedByMain: true };
     const backupServiceBundle = renderLibraryBundle(backupHostLibrary(), "pi-service.0123456789ab", "urn:pulumi:dev::p::command:remote:CopyToRemote::backup-scripts-x", {
         create: renderServiceInstallScript(serviceReading),
         update: renderServiceInstallScript(serviceReading),
         delete: renderServiceRemoveScript(service),
     })!;
     const finalizeAndClient = joinScripts(
+        tunnelRunScript("0123456789abcdef0123456789abcdef"),
         renderAccountFinalizeScript({ user: "tunnel-pi", listenPorts: [2222], publicKey: SAMPLE_KEY, owner: OWNER }),
         renderClientConfigInstallScript({ name: "pi", port: 2222, backupHostKeys: [SAMPLE_KEY], owner: OWNER }),
     );

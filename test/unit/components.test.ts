@@ -9,7 +9,7 @@ import { unpackBundle } from "../../components/shell";
 import { MAIN_DIAL_ERROR_LIMIT, readMainHostKeys, ReverseTunnel, ReverseTunnelArgs } from "../../components/tunnel";
 import { SshdMatchBlock, TunnelAccount, TunnelKeyPair, TunnelService } from "../../components";
 import { SAMPLE_KEY } from "../support/fixtures";
-import { FAKE_PRIVATE_KEY, installMocks, Registered, resolve, settle, stdinText, unwrap } from "../support/mocks";
+import { FAKE_PRIVATE_KEY, installMocks, MOCK_TUNNEL_RUN, Registered, resolve, settle, stdinText, unwrap } from "../support/mocks";
 
 const ARGS: ReverseTunnelArgs = {
     name: "pi",
@@ -157,6 +157,15 @@ describe("ReverseTunnel resource graph", () => {
             // Calls, not the code: the prelude is not in the command.
             expect(stdin, name).not.toContain("rst_private_dir() {");
         }
+    });
+
+    it("main's finalizer checks the tunnel the service started: the install does not wait itself, and its unit run is in main's next command", async () => {
+        const service = stdinText(commands(r.seen).find((c) => c.name === "pi-service")?.inputs.stdin);
+        expect(service).toContain("tunnel unit run:");
+        expect(service).not.toContain("ActiveEnterTimestampMonotonic");
+        const finalize = stdinText(commands(r.seen).find((c) => c.name === "pi-client-config")?.inputs.stdin);
+        expect(finalize).toContain(`rst_tunnel_run=${MOCK_TUNNEL_RUN}\n`);
+        expect(finalize).toContain("rst_wait_ports=(2222)");
     });
 
     it("orders sshd policy -> account -> backup service -> main client config (so destroy revokes the account before touching sshd)", () => {

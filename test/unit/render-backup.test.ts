@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { CLIENT_TIMING, FIND_BACKUP_SSHD, parseBackupHostKeys, renderKnownHosts, renderServiceInstallScript, renderSshClientConfig, renderUnit, servicePaths } from "../../components/service";
+import { CLIENT_TIMING, FIND_BACKUP_SSHD, parseBackupHostKeys, parseTunnelRun, renderKnownHosts, renderServiceInstallScript, renderSshClientConfig, renderUnit, servicePaths, tunnelRunScript } from "../../components/service";
 import { CLIENT_ALIVE } from "../../components/sshd";
 import { SAMPLE_KEY } from "../support/fixtures";
 import { SERVICE_ARGS } from "../support/render-all";
@@ -154,6 +154,23 @@ describe("a ReverseTunnel's service reads where the backup's sshd listens (backu
         expect(script).toContain("rst_login=pi\nrst_sshd_port=\n");
         expect(() => renderServiceInstallScript({ ...args, backupFacts: { loginUser: "pi;x" } })).toThrow(/^loginUser: /);
         expect(() => renderServiceInstallScript({ ...args, backupFacts: { loginUser: "pi", sshPort: 0 } })).toThrow(/^backupSshPort: /);
+    });
+
+    it("with main waiting for the tunnel (awaitedByMain) the install does not wait 5 s itself; it names the unit's run, which main's next command carries", () => {
+        const args = { ...SERVICE_ARGS, mainHost: "198.51.100.7", forwards: [{ remotePort: 2222 }], backupFacts: { loginUser: "pi" } };
+        const waiting = renderServiceInstallScript(args);
+        const awaited = renderServiceInstallScript({ ...args, awaitedByMain: true });
+        expect(waiting).toContain("ActiveEnterTimestampMonotonic");
+        expect(awaited).not.toContain("ActiveEnterTimestampMonotonic");
+        expect(awaited).toContain('rst_note "tunnel unit run: $(systemctl show -P InvocationID "$rst_unit")"');
+        // The note as systemctl fills it in, and an install that scheduled its restart (no run named).
+        const run = "4f6c2d0e9b8a47c1a2b3c4d5e6f70819";
+        expect(parseTunnelRun(`reverse-ssh-tunnel: host key of this backup: ${SAMPLE_KEY}\nreverse-ssh-tunnel: tunnel unit run: ${run}\n`)).toBe(run);
+        expect(parseTunnelRun("reverse-ssh-tunnel: reverse-ssh-tunnel-pi.service restarts in 2 s\n")).toBe("");
+        expect(parseTunnelRun("reverse-ssh-tunnel: tunnel unit run: $(id)\n")).toBe("");
+        expect(tunnelRunScript(run)).toContain(`rst_tunnel_run=${run}\n`);
+        expect(tunnelRunScript("")).toContain("rst_tunnel_run=''\n");
+        expect(() => tunnelRunScript("x;id")).toThrow(/invalid tunnel unit run/);
     });
 
     it("the backup's host keys are read from the install's notes, nothing else of its output", () => {

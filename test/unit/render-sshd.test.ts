@@ -1,3 +1,7 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { shQuote } from "../../components/shell";
 import {
@@ -9,6 +13,7 @@ import {
     renderSshdRemoveScript,
     tunnelPolicy,
 } from "../../components/sshd";
+import { SSHD_FUNCTIONS } from "../../components/sshd/functions";
 
 function blockSettings(block: string): Map<string, string> {
     const lines = block.split("\n").filter((l) => l.startsWith("    "));
@@ -98,5 +103,70 @@ describe("sshd apply script", () => {
     it("remove script validates before reloading", () => {
         const r = renderSshdRemoveScript({ user: "tunnel-pi" });
         expect(r.indexOf("rst_validate_syntax")).toBeLessThan(r.lastIndexOf("rst_reload_sshd"));
+    });
+});
+
+describe("after a reload, the apply waits for sshd's new sockets, not a fixed time (rst_sshd_up)", () => {
+    /** The named functions of SSHD_FUNCTIONS, as defined there. */
+    const fn = (name: string) => new RegExp(`^${name}\\(\\) \\{\\n[\\s\\S]*?\\n\\}$`, "m").exec(SSHD_FUNCTIONS)![0];
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rst-sshd-up-"));
+    /**
+     * Runs rst_sshd_up for a daemon (a sleep standing in for sshd, told by its PID)
+     * whose listeners `ss` reports: the old inodes until `after` looks, then `then`.
+     */
+    function up(opts: { before: string[]; then: string[]; after: number; dies?: boolean; noSs?: boolean }) {
+        const bin = path.join(dir, `bin-${Math.random().toString(36).slice(2)}`);
+        fs.mkdirSync(bin);
+        fs.writeFileSync(path.join(bin, "systemctl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+        const count = path.join(bin, "count");
+        if (opts.noSs !== true) {
+            const line = (ino: string) => `printf 'LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:(("sshd",pid=%s,fd=3)) ino:%s sk:1\\n' "$RST_PID" ${ino}`;
+            fs.writeFileSync(
+                path.join(bin, "ss"),
+                `#!/bin/bash\nn=$(cat ${count} 2>/dev/null || echo 0); echo $((n + 1)) >${count}\nif [ "$n" -lt ${opts.after} ]; then\n:\n${opts.before.map(line).join("\n")}\nelse\n:\n${opts.then.map(line).join("\n")}\nfi\n`,
+                { mode: 0o755 },
+            );
+        }
+        const script = `set -u
+sleep 30 & RST_PID=$!; export RST_PID
+${opts.dies === true ? "kill $RST_PID; wait $RST_PID 2>/dev/null" : ""}
+rst_sshd_pid() { echo "$RST_PID"; }
+${fn("rst_sshd_listen_inodes")}
+${fn("rst_sshd_up")}
+rst_listen_before='${opts.before.map((i) => `ino:${i}`).join("\n")}'
+SECONDS=0; start=$EPOCHREALTIME
+rst_sshd_up service ssh.service; rc=$?
+printf 'rc=%s ms=%s\\n' "$rc" "$(( (\${EPOCHREALTIME/./} - \${start/./}) / 1000 ))"
+kill $RST_PID 2>/dev/null || true`;
+        const r = spawnSync("bash", ["-c", script], { encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin` } });
+        const m = /rc=(\d+) ms=(\d+)/.exec(r.stdout);
+        return { rc: Number(m?.[1]), ms: Number(m?.[2]), stderr: r.stderr };
+    }
+
+    it("returns once sshd listens on as many new sockets as before, within a few looks", () => {
+        const r = up({ before: ["101", "102"], then: ["201", "202"], after: 3 });
+        expect(r.rc).toBe(0);
+        // Three looks at 20 ms, not the 300 ms it used to sleep.
+        expect(r.ms).toBeLessThan(250);
+    });
+
+    it("the old sockets still open (sshd not re-executed yet) are not taken for the new ones", () => {
+        const r = up({ before: ["101", "102"], then: ["101", "102", "201"], after: 0 });
+        // Only one new socket of two: it waits its 10 s, then takes the admin's own change to fewer sockets.
+        expect(r.rc).toBe(0);
+        expect(r.ms).toBeGreaterThan(9000);
+    }, 30_000);
+
+    it("a daemon that died on the new files fails at once", () => {
+        const r = up({ before: ["101"], then: [], after: 0, dies: true });
+        expect(r.rc).toBe(1);
+        expect(r.ms).toBeLessThan(1000);
+        expect(r.stderr).toMatch(/listened on 1 socket\(s\) before the reload and on no new one after it/);
+    });
+
+    it("without ss it gives the re-execution 0.3 s and checks the daemon still runs", () => {
+        const r = up({ before: [], then: [], after: 0, noSs: true });
+        expect(r.rc).toBe(0);
+        expect(r.ms).toBeGreaterThanOrEqual(300);
     });
 });
