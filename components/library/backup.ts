@@ -1,6 +1,6 @@
 import { renderKeyInstallScript, renderServiceInstallScript, renderServiceRemoveScript } from "../service/render";
 import { buildHostLibrary, HostLibrary } from "../shell/hostLibrary";
-import { sampleTunnel } from "./samples";
+import { sampleServiceArgs, sampleTunnel } from "./samples";
 
 /**
  * The scripts a tunnel runs on its backup, rendered for two made-up backups, each
@@ -10,7 +10,7 @@ import { sampleTunnel } from "./samples";
 function backupSamples(i: 0 | 1): string[] {
     const t = sampleTunnel(i);
     return [false, true].flatMap((viaTunnel) => {
-        const args = { name: t.name, mainHost: t.mainHost, mainPort: t.mainPort, tunnelUser: t.user, mainHostKeys: [t.mainHostKey], forwards: t.forwards, viaTunnel, owner: t.owner };
+        const args = { ...sampleServiceArgs(i), viaTunnel };
         // A ReverseTunnel's service reads where the backup's sshd listens itself (backupFacts).
         const facts = { backupFacts: t.backupFacts };
         // With main's finalizer waiting for the tunnel (awaitedByMain), as a ReverseTunnel with both halves has it.

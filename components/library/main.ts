@@ -2,7 +2,7 @@ import { renderAccountApplyScript, renderAccountFinalizeScript, renderAccountRev
 import { buildHostLibrary, HostLibrary } from "../shell/hostLibrary";
 import { renderSshdApplyScript, renderSshdRemoveScript } from "../sshd/render";
 import { renderClientConfigInstallScript, renderClientConfigRemoveScript } from "../tunnel/render";
-import { sampleTunnel } from "./samples";
+import { samplePolicyArgs, sampleTunnel } from "./samples";
 
 /**
  * The scripts a tunnel runs on main, rendered for two different made-up backups: what
@@ -12,7 +12,7 @@ function mainSamples(i: 0 | 1): string[] {
     const { name, user, owner, ports, mainHostKey, backupHostKey, backupFacts } = sampleTunnel(i);
     const account = { user, listenPorts: ports, publicKey: mainHostKey, owner, description: `backup ${name}` };
     return [
-        renderSshdApplyScript({ user, listenPorts: ports, owner, description: `backup ${name}` }),
+        renderSshdApplyScript(samplePolicyArgs(i)),
         renderSshdRemoveScript({ user, owner }),
         renderAccountApplyScript({ ...account, keepPreviousKey: false }),
         renderAccountApplyScript({ ...account, keepPreviousKey: true }),

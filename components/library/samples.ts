@@ -4,6 +4,8 @@
  * from (the script sections equal in both are library code) and what the renderers
  * compare to find the lines of a file that are the same for every tunnel.
  */
+import type { TunnelServiceRenderArgs } from "../service/render";
+import type { SshdMatchBlockRenderArgs } from "../sshd/render";
 
 /** Two unrelated public keys for the samples (only their text differs). */
 export const SAMPLE_KEYS = [
@@ -49,4 +51,16 @@ export function sampleTunnel(i: 0 | 1): SampleTunnel {
         backupHostKey: SAMPLE_KEYS[1 - i]!,
         backupFacts: [{ loginUser: "root" }, { loginUser: "pi", sshPort: 2022 }][i]!,
     };
+}
+
+/** Sample tunnel `i`'s sshd policy, as a ReverseTunnel renders it. */
+export function samplePolicyArgs(i: 0 | 1): SshdMatchBlockRenderArgs {
+    const t = sampleTunnel(i);
+    return { user: t.user, listenPorts: t.ports, owner: t.owner, description: `backup ${t.name}` };
+}
+
+/** Sample tunnel `i`'s service settings (reached directly, no backup facts). */
+export function sampleServiceArgs(i: 0 | 1): TunnelServiceRenderArgs {
+    const t = sampleTunnel(i);
+    return { name: t.name, mainHost: t.mainHost, mainPort: t.mainPort, tunnelUser: t.user, mainHostKeys: [t.mainHostKey], forwards: t.forwards, owner: t.owner };
 }

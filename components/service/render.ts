@@ -1,6 +1,6 @@
 import { GECOS_OWNER_PREFIX, OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables } from "../ownership/render";
 import { ACCOUNT_MARKER, bash, commonLines, fileWordSections, heredoc, renderScript, shQuote } from "../shell";
-import { sampleTunnel } from "../library/samples";
+import { sampleServiceArgs, sampleTunnel } from "../library/samples";
 import { HOST_KEY_FILES } from "../tunnel/render";
 import { ConfigError, isIpLiteral, parseHostKeyList, parsePublicKey, validateHost, validatePort, validateTunnelName, validateUserName } from "../validation";
 
@@ -466,10 +466,8 @@ let fixedLines: { config: Set<string>; unit: Set<string> } | undefined;
  */
 function fixedServiceLines(): { config: Set<string>; unit: Set<string> } {
     if (fixedLines === undefined) {
-        const [a, b] = ([0, 1] as const).map((i): TunnelServiceRenderArgs => {
-            const t = sampleTunnel(i);
-            return { name: t.name, mainHost: t.mainHost, mainPort: t.mainPort, tunnelUser: t.user, mainHostKeys: [t.mainHostKey], forwards: t.forwards, owner: t.owner, backupFacts: t.backupFacts };
-        }) as [TunnelServiceRenderArgs, TunnelServiceRenderArgs];
+        const sample = (i: 0 | 1): TunnelServiceRenderArgs => ({ ...sampleServiceArgs(i), backupFacts: sampleTunnel(i).backupFacts });
+        const [a, b] = [sample(0), sample(1)];
         fixedLines = { config: commonLines(renderSshClientConfig(a), renderSshClientConfig(b)), unit: commonLines(renderUnit(a), renderUnit(b)) };
     }
     return fixedLines;

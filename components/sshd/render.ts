@@ -1,5 +1,5 @@
 import { bash, commonLines, fileWordSections, renderScript, shQuote } from "../shell";
-import { sampleTunnel } from "../library/samples";
+import { samplePolicyArgs } from "../library/samples";
 import { validatePort, validateUserName } from "../validation";
 import { OWNERSHIP_FUNCTIONS, ownerLine, ownershipVariables, PORT_CLAIM_CHECK, PORT_FUNCTIONS, portClaimVariable } from "../ownership/render";
 import { SSHD_FUNCTIONS } from "./functions";
@@ -191,10 +191,7 @@ let fixedLines: { block: Set<string>; want: Set<string> } | undefined;
  */
 function fixedPolicyLines(): { block: Set<string>; want: Set<string> } {
     if (fixedLines === undefined) {
-        const [a, b] = ([0, 1] as const).map((i): SshdMatchBlockRenderArgs => {
-            const t = sampleTunnel(i);
-            return { user: t.user, listenPorts: t.ports, owner: t.owner, description: `backup ${t.name}` };
-        }) as [SshdMatchBlockRenderArgs, SshdMatchBlockRenderArgs];
+        const [a, b] = [samplePolicyArgs(0), samplePolicyArgs(1)];
         fixedLines = { block: commonLines(renderMatchBlock(a), renderMatchBlock(b)), want: commonLines(expectedEffectiveText(a), expectedEffectiveText(b)) };
     }
     return fixedLines;
