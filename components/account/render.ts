@@ -457,7 +457,7 @@ for _ in $(seq 1 120); do
     rst_pids=$(rst_own_pids "$rst_uid")
     rst_listening=1
     for rst_port in "$\{rst_listeners[@]}"; do
-        rst_holders=$(ss -Hltnp "sport = :$rst_port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 || true)
+        rst_holders=$(rst_port_pids "$rst_port")
         if [ -z "$rst_pids" ] || [ -z "$rst_holders" ] || ! grep -qxF -f <(printf '%s\n' "$rst_pids") <<<"$rst_holders"; then
             rst_listening=0
             break
@@ -514,7 +514,7 @@ rst_delete_account "$rst_user"
 # The listener must be gone; one still held by an sshd session means the tunnel lives on.
 for rst_port in $rst_ports; do
     for _ in $(seq 1 30); do
-        rst_holders=$(ss -Hltnp "sport = :$rst_port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u || true)
+        rst_holders=$(rst_port_pids "$rst_port")
         rst_live=""
         for rst_pid in $rst_holders; do
             [ "$(readlink "/proc/$rst_pid/ns/pid" 2>/dev/null)" = "$(readlink /proc/$$/ns/pid)" ] || continue

@@ -198,6 +198,11 @@ rst_ensure_account() {
 rst_own_pids() {
     pgrep --ns $$ --nslist pid -u "$1" 2>/dev/null || true
 }
+# rst_port_pids PORT: the PIDs of the processes listening on TCP PORT of this host, one
+# per line (nothing without ss).
+rst_port_pids() {
+    ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u || true
+}
 # rst_kill_account_processes USER: SIGKILLs the account's processes on this host
 # (its sshd sessions: that ends a live tunnel and closes its listeners).
 rst_kill_account_processes() {
